@@ -1,0 +1,351 @@
+"""The design document: layers with stable ids, connections forming a DAG, settings and view state.
+
+Every change goes through an edit operation that validates first and raises a typed `DesignError`, then
+notifies observers with a `DesignEvent`. The document imports no Qt: scripts, the CLI and tests use it as
+it is, and the canvas mirrors it by subscribing.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalogue import LAYER_TYPES, layer_type
+from .errors import (
+    CycleError,
+    DesignError,
+    InvalidConnectionError,
+    LayerNameError,
+    ParameterError,
+    UnknownLayerError,
+    UnknownLayerTypeError,
+)
+from .schema import check_params
+from .settings import DatasetSpec, TrainingConfig, ViewState
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NAME_RULE = "letters, digits and underscores, starting with a letter or underscore, at most 64 characters"
+# Names that would shadow an attribute of torch's nn.Module in generated code or the builder.
+RESERVED_NAMES = frozenset({
+    "forward", "training", "train", "eval", "parameters", "modules", "children", "state_dict", "to", "cuda",
+    "cpu", "type", "float", "double", "half", "apply", "zero_grad", "self", "layers", "torch", "nn", "F",
+})
+
+
+@dataclass
+class Layer:
+    id: str
+    type: str
+    name: str
+    params: dict[str, Any]
+    position: tuple[float, float] = (0.0, 0.0)
+
+    def copy(self) -> Layer:
+        return Layer(self.id, self.type, self.name, dict(self.params), self.position)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A directed edge from `source`'s output to one of `target`'s inputs (merge layers take several)."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class DesignEvent:
+    """What changed. `kind` is one of: layer_added, layer_removed, connected, disconnected,
+    param_changed, renamed, moved, dataset_changed, training_changed, view_changed, meta_changed, reset."""
+
+    kind: str
+    layer_id: str | None = None
+    connection: Connection | None = None
+    key: str | None = None
+    value: Any = None
+    old: Any = None
+
+
+Observer = Callable[[DesignEvent], None]
+
+
+@dataclass
+class Design:
+    name: str = "Untitled"
+    description: str = ""
+    layers: dict[str, Layer] = field(default_factory=dict)
+    connections: list[Connection] = field(default_factory=list)
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    view: ViewState = field(default_factory=ViewState)
+    _observers: list[Observer] = field(default_factory=list, repr=False, compare=False)
+    _next_id: int = field(default=1, repr=False, compare=False)
+
+    # ---- observers ---------------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def unsubscribe(self, observer: Observer) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def _emit(self, event: DesignEvent) -> None:
+        for observer in list(self._observers):
+            observer(event)
+
+    # ---- queries -----------------------------------------------------------------------------------
+
+    def layer(self, layer_id: str) -> Layer:
+        try:
+            return self.layers[layer_id]
+        except KeyError:
+            raise UnknownLayerError(f"there is no layer with id {layer_id!r}", layer_id) from None
+
+    def layer_by_name(self, name: str) -> Layer | None:
+        for layer in self.layers.values():
+            if layer.name == name:
+                return layer
+        return None
+
+    def inputs_of(self, layer_id: str) -> list[str]:
+        """Source layer ids feeding `layer_id`, in connection order (the order Concatenate joins them)."""
+        return [c.source for c in self.connections if c.target == layer_id]
+
+    def outputs_of(self, layer_id: str) -> list[str]:
+        return [c.target for c in self.connections if c.source == layer_id]
+
+    def connections_of(self, layer_id: str) -> list[Connection]:
+        return [c for c in self.connections if layer_id in (c.source, c.target)]
+
+    def unique_name(self, prefix: str) -> str:
+        taken = {layer.name for layer in self.layers.values()}
+        n = 1
+        while f"{prefix}{n}" in taken:
+            n += 1
+        return f"{prefix}{n}"
+
+    def new_id(self) -> str:
+        while f"L{self._next_id}" in self.layers:
+            self._next_id += 1
+        return f"L{self._next_id}"
+
+    def would_cycle(self, source: str, target: str) -> bool:
+        """True if an edge source → target would close a cycle (target already reaches source)."""
+        if source == target:
+            return True
+        seen, stack = set(), [target]
+        while stack:
+            node = stack.pop()
+            if node == source:
+                return True
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.extend(c.target for c in self.connections if c.source == node)
+        return False
+
+    # ---- edit operations ---------------------------------------------------------------------------
+
+    def add_layer(
+        self,
+        type_name: str,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        position: tuple[float, float] = (0.0, 0.0),
+        layer_id: str | None = None,
+        index: int | None = None,
+    ) -> Layer:
+        """Add a layer; `layer_id` and `index` let undo put a removed layer back exactly."""
+        ltype = layer_type(type_name)
+        if ltype is None:
+            known = ", ".join(LAYER_TYPES)
+            raise UnknownLayerTypeError(f"unknown layer type {type_name!r:.60} (known: {known})")
+        if name is None:
+            name = self.unique_name(ltype.prefix)
+        self._check_name(name, None)
+        if layer_id is None:
+            layer_id = self.new_id()
+        elif not ID_RE.match(layer_id):
+            raise DesignError(f"layer id {layer_id!r:.70} must be 1–64 letters, digits, '_' or '-'")
+        if layer_id in self.layers:
+            raise DesignError(f"a layer with id {layer_id!r} already exists", layer_id)
+        checked = check_params(ltype.params, params or {}, where=f"{name}.")
+        layer = Layer(layer_id, type_name, name, checked, _position(position))
+        items = list(self.layers.items())
+        at = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(at, (layer_id, layer))
+        self.layers = dict(items)
+        self._emit(DesignEvent("layer_added", layer_id))
+        return layer
+
+    def remove_layer(self, layer_id: str) -> tuple[Layer, int, list[tuple[int, Connection]]]:
+        """Remove a layer and its connections; returns what undo needs to restore them exactly."""
+        layer = self.layer(layer_id)
+        removed = [(i, c) for i, c in enumerate(self.connections) if layer_id in (c.source, c.target)]
+        for i, conn in reversed(removed):
+            del self.connections[i]
+            self._emit(DesignEvent("disconnected", conn.target, connection=conn))
+        index = list(self.layers).index(layer_id)
+        del self.layers[layer_id]
+        self._emit(DesignEvent("layer_removed", layer_id, value=layer))
+        return layer, index, removed
+
+    def check_connection(self, source: str, target: str) -> None:
+        """Raise InvalidConnectionError if source → target may not be connected; return None if it may."""
+        src, dst = self.layer(source), self.layer(target)
+        dst_type = LAYER_TYPES[dst.type]
+        if LAYER_TYPES[src.type].name == "Output":
+            raise InvalidConnectionError(f"Output '{src.name}' is the end of the network: nothing follows it",
+                                         source)
+        if dst_type.max_inputs == 0:
+            raise InvalidConnectionError(f"{dst.type} '{dst.name}' takes no inputs", target)
+        if Connection(source, target) in self.connections:
+            raise InvalidConnectionError(f"'{src.name}' is already connected to '{dst.name}'", target)
+        if dst_type.max_inputs == 1 and self.inputs_of(target):
+            other = self.layers[self.inputs_of(target)[0]].name
+            raise InvalidConnectionError(
+                f"{dst.type} '{dst.name}' already takes its input from '{other}': "
+                "disconnect that first, or join both with an Add or Concatenate", target)
+        if self.would_cycle(source, target):
+            raise CycleError(f"connecting '{src.name}' to '{dst.name}' would make a cycle", target)
+
+    def connect(self, source: str, target: str, index: int | None = None) -> Connection:
+        self.check_connection(source, target)
+        conn = Connection(source, target)
+        if index is None:
+            self.connections.append(conn)
+        else:
+            self.connections.insert(max(0, min(index, len(self.connections))), conn)
+        self._emit(DesignEvent("connected", target, connection=conn))
+        return conn
+
+    def disconnect(self, source: str, target: str) -> int:
+        """Remove the connection; returns its index so undo can put it back in the same place."""
+        conn = Connection(source, target)
+        try:
+            index = self.connections.index(conn)
+        except ValueError:
+            raise InvalidConnectionError(f"there is no connection from {source!r} to {target!r}",
+                                         target) from None
+        del self.connections[index]
+        self._emit(DesignEvent("disconnected", target, connection=conn))
+        return index
+
+    def set_param(self, layer_id: str, key: str, value: Any) -> Any:
+        """Set one parameter; returns the old value."""
+        layer = self.layer(layer_id)
+        spec = LAYER_TYPES[layer.type].params.get(key)
+        if spec is None:
+            raise ParameterError(f"{layer.type} '{layer.name}' has no parameter {key!r:.40}", layer_id)
+        try:
+            value = spec.check(value, f"{layer.name}.")
+        except ParameterError as exc:
+            raise ParameterError(str(exc), layer_id) from None
+        old = layer.params[key]
+        if old != value or type(old) is not type(value):
+            layer.params[key] = value
+            self._emit(DesignEvent("param_changed", layer_id, key=key, value=value, old=old))
+        return old
+
+    def rename(self, layer_id: str, name: str) -> str:
+        layer = self.layer(layer_id)
+        self._check_name(name, layer_id)
+        old = layer.name
+        if old != name:
+            layer.name = name
+            self._emit(DesignEvent("renamed", layer_id, value=name, old=old))
+        return old
+
+    def move(self, layer_id: str, position: tuple[float, float]) -> tuple[float, float]:
+        layer = self.layer(layer_id)
+        old = layer.position
+        new = _position(position)
+        if new != old:
+            layer.position = new
+            self._emit(DesignEvent("moved", layer_id, value=new, old=old))
+        return old
+
+    def set_dataset(self, **changes: Any) -> DatasetSpec:
+        old = self.dataset
+        self.dataset = old.with_changes(**changes)
+        if self.dataset != old:
+            self._emit(DesignEvent("dataset_changed", value=self.dataset, old=old))
+        return old
+
+    def set_training(self, **changes: Any) -> TrainingConfig:
+        old = self.training
+        self.training = old.with_changes(**changes)
+        if self.training != old:
+            self._emit(DesignEvent("training_changed", value=self.training, old=old))
+        return old
+
+    def set_view(self, **changes: Any) -> ViewState:
+        old = self.view
+        self.view = old.with_changes(**changes)
+        if self.view != old:
+            self._emit(DesignEvent("view_changed", value=self.view, old=old))
+        return old
+
+    def set_meta(self, name: str | None = None, description: str | None = None) -> tuple[str, str]:
+        old = (self.name, self.description)
+        if name is not None:
+            if not isinstance(name, str) or not name.strip() or len(name) > 200:
+                raise DesignError("the design's name must be 1–200 characters")
+            self.name = name
+        if description is not None:
+            if not isinstance(description, str) or len(description) > 100_000:
+                raise DesignError("the description must be text of at most 100 000 characters")
+            self.description = description
+        if (self.name, self.description) != old:
+            self._emit(DesignEvent("meta_changed", value=(self.name, self.description), old=old))
+        return old
+
+    def replace_with(self, other: Design) -> None:
+        """Take over another design's content (opening a file into an existing window)."""
+        self.name, self.description = other.name, other.description
+        self.layers = {k: v.copy() for k, v in other.layers.items()}
+        self.connections = list(other.connections)
+        self.dataset, self.training, self.view = other.dataset, other.training, other.view
+        self._next_id = 1
+        self._emit(DesignEvent("reset"))
+
+    # ---- helpers -----------------------------------------------------------------------------------
+
+    def _check_name(self, name: Any, layer_id: str | None) -> None:
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise LayerNameError(f"layer name {name!r:.70} is not allowed: use {NAME_RULE}", layer_id)
+        if keyword.iskeyword(name) or name in RESERVED_NAMES:
+            raise LayerNameError(f"'{name}' is a reserved word in Python or PyTorch: choose another name",
+                                 layer_id)
+        for other in self.layers.values():
+            if other.name == name and other.id != layer_id:
+                raise LayerNameError(f"another layer is already called '{name}'", layer_id)
+
+    def copy(self) -> Design:
+        """A deep copy without observers."""
+        twin = Design(self.name, self.description)
+        twin.replace_with(self)
+        return twin
+
+    def same_content(self, other: Design) -> bool:
+        return (
+            self.name == other.name and self.description == other.description
+            and list(self.layers) == list(other.layers)
+            and all(self.layers[k] == other.layers[k] for k in self.layers)
+            and self.connections == other.connections and self.dataset == other.dataset
+            and self.training == other.training and self.view == other.view
+        )
+
+
+def _position(position: Iterable[float]) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in position)
+    except (TypeError, ValueError):
+        raise DesignError(f"a position must be two numbers, not {position!r:.40}") from None
+    if not (abs(x) < 1e7 and abs(y) < 1e7):
+        raise DesignError(f"position ({x}, {y}) is off the canvas (at most 10 000 000 from the origin)")
+    return (x, y)
