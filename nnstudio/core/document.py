@@ -33,6 +33,7 @@ NAME_RULE = "letters, digits and underscores, starting with a letter or undersco
 RESERVED_NAMES = frozenset({
     "forward", "training", "train", "eval", "parameters", "modules", "children", "state_dict", "to", "cuda",
     "cpu", "type", "float", "double", "half", "apply", "zero_grad", "self", "layers", "torch", "nn", "F",
+    "steps", "task", "predict", "input_shape", "input_name", "output_name", "buffers", "compile", "x",
 })
 
 

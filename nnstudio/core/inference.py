@@ -90,6 +90,9 @@ def infer(design: Design) -> InferenceResult:
     outputs = [lid for lid in design.layers if design.layers[lid].type == "Output"]
     if not inputs:
         diags.append(Diagnostic(None, "error", "the design has no Input layer: add one where data enters"))
+    for lid in inputs[1:]:
+        diags.append(Diagnostic(lid, "error", f"{_label(design, lid)}: a design has exactly one Input; "
+                                f"branch from '{design.layers[inputs[0]].name}' instead"))
     if not outputs:
         diags.append(Diagnostic(None, "error", "the design has no Output layer: add one to make predictions"))
     elif len(outputs) > 1:

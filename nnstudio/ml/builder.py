@@ -1,0 +1,221 @@
+"""Design → `torch.nn.Module`: runs the DAG with readable, stable parameter names taken from layer names.
+
+A Dense layer named `fc1` becomes the attribute `fc1` (an `nn.Linear`), so its weights are `fc1.weight`
+and `fc1.bias` — the same names the generated `model.py` and every checkpoint use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from nnstudio.core.catalogue import OUTPUT_ACTIVATION, Shape
+from nnstudio.core.document import Design
+from nnstudio.core.errors import DesignError
+from nnstudio.core.inference import InferenceResult, infer
+
+ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "identity": lambda x: x,
+    "relu": torch.relu,
+    "leaky_relu": lambda x: nn.functional.leaky_relu(x, 0.01),
+    "elu": nn.functional.elu,
+    "gelu": nn.functional.gelu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "softplus": nn.functional.softplus,
+    "sine": torch.sin,
+}
+
+
+class Activation(nn.Module):
+    """An activation function as a module, so `print(model)` and generated code read naturally."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__()
+        self.function = function
+        self._fn = ACTIVATION_FUNCTIONS[function]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._fn(x)
+
+    def extra_repr(self) -> str:
+        return self.function
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Concatenate(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=1)
+
+
+class Identity(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer in execution order: its name, type, the names it reads and its activation."""
+
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    activation: str | None  # applied after the module (Dense / Conv2d); None for the rest
+    shape: Shape
+
+
+class DesignModule(nn.Module):
+    """Runs a design's layers in topological order. `forward` returns the Output layer's raw scores
+    (logits for classification); `predict` applies the task's activation (sigmoid / softmax)."""
+
+    def __init__(self, steps: list[Step], task: str, input_shape: Shape) -> None:
+        super().__init__()
+        self.steps = steps
+        self.task = task
+        self.input_shape = input_shape
+        self.input_name = steps[0].name
+        self.output_name = steps[-1].name
+
+    def _run(self, x: torch.Tensor, keep: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        values: dict[str, torch.Tensor] = {self.input_name: x}
+        for step in self.steps[1:]:
+            module = getattr(self, step.name)
+            out = module(*(values[i] for i in step.inputs))
+            if step.activation is not None:
+                out = ACTIVATION_FUNCTIONS[step.activation](out)
+            values[step.name] = out
+        return values[self.output_name], (values if keep else {})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, keep=False)[0]
+
+    def forward_with_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The output and every layer's output by layer name (for neuron heatmaps and dead-unit counts)."""
+        return self._run(x, keep=True)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward(x)
+        if self.task == "binary":
+            return torch.sigmoid(out)
+        if self.task == "multiclass":
+            return torch.softmax(out, dim=1)
+        return out
+
+    @property
+    def output_activation(self) -> str:
+        return OUTPUT_ACTIVATION[self.task]
+
+
+def _make_module(layer_type: str, params: dict, in_shapes: list[Shape]) -> tuple[nn.Module, str | None]:
+    first = in_shapes[0] if in_shapes else ()
+    if layer_type == "Dense":
+        return nn.Linear(first[0], params["units"], bias=params["bias"]), params["activation"]
+    if layer_type == "Output":
+        return nn.Linear(first[0], params["units"], bias=params["bias"]), None
+    if layer_type == "Conv2d":
+        conv = nn.Conv2d(first[0], params["filters"], params["kernel"], stride=params["stride"],
+                         padding=params["padding"], bias=params["bias"])
+        return conv, params["activation"]
+    if layer_type == "MaxPool2d":
+        return nn.MaxPool2d(params["kernel"], stride=params["stride"], padding=params["padding"]), None
+    if layer_type == "AvgPool2d":
+        return nn.AvgPool2d(params["kernel"], stride=params["stride"], padding=params["padding"]), None
+    if layer_type == "Flatten":
+        return nn.Flatten(), None
+    if layer_type == "Dropout":
+        return nn.Dropout(params["rate"]), None
+    if layer_type == "BatchNorm":
+        cls = nn.BatchNorm2d if len(first) == 3 else nn.BatchNorm1d
+        return cls(first[0], momentum=params["momentum"]), None
+    if layer_type == "Activation":
+        return Activation(params["function"]), None
+    if layer_type == "Add":
+        return Add(), None
+    if layer_type == "Concatenate":
+        return Concatenate(), None
+    if layer_type == "Input":
+        return Identity(), None
+    raise DesignError(f"the model builder does not know layer type {layer_type!r}")  # pragma: no cover
+
+
+def contributing_layers(design: Design) -> set[str]:
+    """Ids of the layers whose output reaches the Output layer (the rest would never train)."""
+    keep = {lid for lid, layer in design.layers.items() if layer.type == "Output"}
+    frontier = list(keep)
+    while frontier:
+        lid = frontier.pop()
+        for src in design.inputs_of(lid):
+            if src not in keep:
+                keep.add(src)
+                frontier.append(src)
+    return keep
+
+
+def build_model(design: Design, inference: InferenceResult | None = None) -> DesignModule:
+    """Build the PyTorch module for a design; raises DesignError naming the first problem if the design
+    has errors (shape inference's diagnostics)."""
+    inference = inference or infer(design)
+    errors = inference.errors()
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DesignError(f"the design cannot be built: {errors[0].message}{more}", errors[0].layer_id)
+    keep = contributing_layers(design)
+    steps: list[Step] = []
+    modules: list[tuple[str, nn.Module]] = []
+    task = "regression"
+    for lid in inference.order:
+        if lid not in keep:
+            continue
+        layer = design.layers[lid]
+        in_shapes = inference.input_shapes.get(lid, [])
+        module, activation = _make_module(layer.type, layer.params, in_shapes)
+        if layer.type == "Output":
+            task = layer.params["task"]
+        inputs = tuple(design.layers[s].name for s in design.inputs_of(lid))
+        steps.append(Step(layer.name, layer.type, inputs, activation, inference.shapes[lid]))  # type: ignore[arg-type]
+        modules.append((layer.name, module))
+    model = DesignModule(steps, task, steps[0].shape)
+    for name, module in modules:
+        if hasattr(model, name):  # core reserves the common ones; this catches the rest of nn.Module's API
+            raise DesignError(f"layer name '{name}' clashes with a PyTorch attribute: rename the layer")
+        model.add_module(name, module)
+    return model
+
+
+@torch.no_grad()
+def initialize(model: nn.Module, scheme: str, generator: torch.Generator | None = None) -> None:
+    """Re-initialise weights: 'pytorch' keeps torch's defaults; 'playground' is TensorFlow Playground's
+    U(−0.5, 0.5) weights with biases 0.1; 'xavier' and 'kaiming' are the usual uniform variants."""
+    if scheme == "pytorch":
+        return
+    for module in model.modules():
+        if not isinstance(module, (nn.Linear, nn.Conv2d)):
+            continue
+        w = module.weight
+        if scheme == "playground":
+            w.uniform_(-0.5, 0.5, generator=generator)
+            if module.bias is not None:
+                module.bias.fill_(0.1)
+            continue
+        fan_out, fan_in = w.shape[0], w[0].numel()
+        receptive = w[0, 0].numel() if w.dim() > 2 else 1
+        if scheme == "xavier":
+            bound = math.sqrt(6.0 / (fan_in + fan_out * receptive))
+        elif scheme == "kaiming":
+            bound = math.sqrt(6.0 / fan_in)
+        else:
+            raise DesignError(f"unknown initialisation {scheme!r}")
+        w.uniform_(-bound, bound, generator=generator)
+        if module.bias is not None:
+            module.bias.zero_()
