@@ -199,6 +199,8 @@ class Design:
         """Raise InvalidConnectionError if source → target may not be connected; return None if it may."""
         src, dst = self.layer(source), self.layer(target)
         dst_type = LAYER_TYPES[dst.type]
+        if source == target:
+            raise CycleError(f"'{src.name}' cannot feed itself: that would make a cycle", target)
         if LAYER_TYPES[src.type].name == "Output":
             raise InvalidConnectionError(f"Output '{src.name}' is the end of the network: nothing follows it",
                                          source)
