@@ -84,6 +84,20 @@ class Design:
     view: ViewState = field(default_factory=ViewState)
     _observers: list[Observer] = field(default_factory=list, repr=False, compare=False)
     _next_id: int = field(default=1, repr=False, compare=False)
+    # Indexes over `connections` so connecting stays cheap in designs of thousands of layers. The list is
+    # the truth (its order is Concatenate's input order); change it only through the edit operations.
+    _pred: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _succ: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _edges: set[Connection] = field(default_factory=set, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._pred, self._succ, self._edges = {}, {}, set(self.connections)
+        for c in self.connections:
+            self._pred.setdefault(c.target, []).append(c.source)
+            self._succ.setdefault(c.source, []).append(c.target)
 
     # ---- observers ---------------------------------------------------------------------------------
 
@@ -107,6 +121,7 @@ class Design:
             raise UnknownLayerError(f"there is no layer with id {layer_id!r}", layer_id) from None
 
     def layer_by_name(self, name: str) -> Layer | None:
+        # A name index would have to follow renames and undo; a scan of a few thousand layers is cheap.
         for layer in self.layers.values():
             if layer.name == name:
                 return layer
@@ -114,17 +129,17 @@ class Design:
 
     def inputs_of(self, layer_id: str) -> list[str]:
         """Source layer ids feeding `layer_id`, in connection order (the order Concatenate joins them)."""
-        return [c.source for c in self.connections if c.target == layer_id]
+        return list(self._pred.get(layer_id, ()))
 
     def outputs_of(self, layer_id: str) -> list[str]:
-        return [c.target for c in self.connections if c.source == layer_id]
+        return list(self._succ.get(layer_id, ()))
 
     def connections_of(self, layer_id: str) -> list[Connection]:
         return [c for c in self.connections if layer_id in (c.source, c.target)]
 
     def unique_name(self, prefix: str) -> str:
         taken = {layer.name for layer in self.layers.values()}
-        n = 1
+        n = 1 + sum(1 for name in taken if name.startswith(prefix)) if len(taken) > 64 else 1
         while f"{prefix}{n}" in taken:
             n += 1
         return f"{prefix}{n}"
@@ -146,7 +161,7 @@ class Design:
             if node in seen:
                 continue
             seen.add(node)
-            stack.extend(c.target for c in self.connections if c.source == node)
+            stack.extend(self._succ.get(node, ()))
         return False
 
     # ---- edit operations ---------------------------------------------------------------------------
@@ -176,10 +191,12 @@ class Design:
             raise DesignError(f"a layer with id {layer_id!r} already exists", layer_id)
         checked = check_params(ltype.params, params or {}, where=f"{name}.")
         layer = Layer(layer_id, type_name, name, checked, _position(position))
-        items = list(self.layers.items())
-        at = len(items) if index is None else max(0, min(index, len(items)))
-        items.insert(at, (layer_id, layer))
-        self.layers = dict(items)
+        if index is None or index >= len(self.layers):
+            self.layers[layer_id] = layer
+        else:
+            items = list(self.layers.items())
+            items.insert(max(0, index), (layer_id, layer))
+            self.layers = dict(items)
         self._emit(DesignEvent("layer_added", layer_id))
         return layer
 
@@ -189,6 +206,7 @@ class Design:
         removed = [(i, c) for i, c in enumerate(self.connections) if layer_id in (c.source, c.target)]
         for i, conn in reversed(removed):
             del self.connections[i]
+            self._unindex(conn)
             self._emit(DesignEvent("disconnected", conn.target, connection=conn))
         index = list(self.layers).index(layer_id)
         del self.layers[layer_id]
@@ -206,7 +224,7 @@ class Design:
                                          source)
         if dst_type.max_inputs == 0:
             raise InvalidConnectionError(f"{dst.type} '{dst.name}' takes no inputs", target)
-        if Connection(source, target) in self.connections:
+        if Connection(source, target) in self._edges:
             raise InvalidConnectionError(f"'{src.name}' is already connected to '{dst.name}'", target)
         if dst_type.max_inputs == 1 and self.inputs_of(target):
             other = self.layers[self.inputs_of(target)[0]].name
@@ -221,20 +239,23 @@ class Design:
         conn = Connection(source, target)
         if index is None:
             self.connections.append(conn)
+            self._pred.setdefault(target, []).append(source)
         else:
             self.connections.insert(max(0, min(index, len(self.connections))), conn)
+            self._pred[target] = [c.source for c in self.connections if c.target == target]
+        self._succ.setdefault(source, []).append(target)
+        self._edges.add(conn)
         self._emit(DesignEvent("connected", target, connection=conn))
         return conn
 
     def disconnect(self, source: str, target: str) -> int:
         """Remove the connection; returns its index so undo can put it back in the same place."""
         conn = Connection(source, target)
-        try:
-            index = self.connections.index(conn)
-        except ValueError:
-            raise InvalidConnectionError(f"there is no connection from {source!r} to {target!r}",
-                                         target) from None
+        if conn not in self._edges:
+            raise InvalidConnectionError(f"there is no connection from {source!r} to {target!r}", target)
+        index = self.connections.index(conn)
         del self.connections[index]
+        self._unindex(conn)
         self._emit(DesignEvent("disconnected", target, connection=conn))
         return index
 
@@ -312,11 +333,17 @@ class Design:
         self.name, self.description = other.name, other.description
         self.layers = {k: v.copy() for k, v in other.layers.items()}
         self.connections = list(other.connections)
+        self._reindex()
         self.dataset, self.training, self.view = other.dataset, other.training, other.view
         self._next_id = 1
         self._emit(DesignEvent("reset"))
 
     # ---- helpers -----------------------------------------------------------------------------------
+
+    def _unindex(self, conn: Connection) -> None:
+        self._edges.discard(conn)
+        self._pred[conn.target].remove(conn.source)
+        self._succ[conn.source].remove(conn.target)
 
     def _check_name(self, name: Any, layer_id: str | None) -> None:
         if not isinstance(name, str) or not NAME_RE.match(name):
@@ -324,9 +351,9 @@ class Design:
         if keyword.iskeyword(name) or name in RESERVED_NAMES:
             raise LayerNameError(f"'{name}' is a reserved word in Python or PyTorch: choose another name",
                                  layer_id)
-        for other in self.layers.values():
-            if other.name == name and other.id != layer_id:
-                raise LayerNameError(f"another layer is already called '{name}'", layer_id)
+        other = self.layer_by_name(name)
+        if other is not None and other.id != layer_id:
+            raise LayerNameError(f"another layer is already called '{name}'", layer_id)
 
     def copy(self) -> Design:
         """A deep copy without observers."""

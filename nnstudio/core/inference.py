@@ -100,11 +100,15 @@ def infer(design: Design) -> InferenceResult:
             diags.append(Diagnostic(lid, "error", f"{_label(design, lid)}: a design has exactly one Output; "
                                     f"remove this one or '{design.layers[outputs[0]].name}'"))
 
+    preds: dict[str, list[str]] = {lid: [] for lid in design.layers}
+    for c in design.connections:
+        if c.target in preds:
+            preds[c.target].append(c.source)
     for lid in order:
         layer = design.layers[lid]
         ltype = LAYER_TYPES.get(layer.type)
         label = _label(design, lid)
-        sources = design.inputs_of(lid)
+        sources = preds[lid]
         if ltype is None:  # only possible for documents built by hand, never through edit operations
             diags.append(Diagnostic(lid, "error", f"{label} has an unknown type"))
             result.shapes[lid] = None
@@ -143,13 +147,12 @@ def infer(design: Design) -> InferenceResult:
     # Layers that lead nowhere (their output is unused) train nothing useful: warn.
     if outputs:
         reaches_output = set(outputs)
-        changed = True
-        while changed:
-            changed = False
-            for c in design.connections:
-                if c.target in reaches_output and c.source not in reaches_output:
-                    reaches_output.add(c.source)
-                    changed = True
+        frontier = list(outputs)
+        while frontier:
+            for src in preds[frontier.pop()]:
+                if src not in reaches_output:
+                    reaches_output.add(src)
+                    frontier.append(src)
         for lid in design.layers:
             if lid not in reaches_output and lid not in stuck:
                 diags.append(Diagnostic(lid, "warning", f"{_label(design, lid)} is not connected to the Output: "
