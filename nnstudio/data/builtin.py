@@ -43,6 +43,7 @@ def load_builtin(name: str, as_images: bool = False) -> SourceData:
         x = x / 16.0
         if as_images:
             input_shape = DIGITS_IMAGE_SHAPE
+            feature_names = ()
             x = x.reshape(len(x), *DIGITS_IMAGE_SHAPE)
     if name in BUILTIN_REGRESSION:
         y = np.asarray(bunch.target, dtype=np.float32).reshape(-1, 1)
