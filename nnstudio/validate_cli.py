@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from nnstudio.core.catalogue import fmt_shape, layer_activation
 from nnstudio.core.inference import infer
+from nnstudio.data import dataset_diagnostics
 from nnstudio.io import load_design
 
 
 def validate(path: str) -> int:
     design = load_design(path)
     result = infer(design)
+    # Only a design whose layers are sound is checked against its data; the layer problems come first.
+    if result.ok:
+        result.diagnostics.extend(dataset_diagnostics(design, Path(path).resolve().parent))
     rows = [("name", "type", "output shape", "parameters", "")]
     for lid, layer in design.layers.items():
         act = layer_activation(layer.type, layer.params)

@@ -1,7 +1,7 @@
 """Datasets for NN Studio: a `DatasetSpec` in, numpy arrays ready for training out (never torch or Qt)."""
 
 from .builtin import load_builtin
-from .check import check_fit
+from .check import check_fit, dataset_diagnostics
 from .dataset import Dataset, clear_cache, fit_standardization, load_dataset, train_count
 from .playground import (
     GENERATORS,
@@ -26,6 +26,7 @@ __all__ = [
     "PlaygroundGrid",
     "SourceData",
     "check_fit",
+    "dataset_diagnostics",
     "clear_cache",
     "encode_targets",
     "fit_standardization",

@@ -110,3 +110,32 @@ def _output_problem(dataset: Dataset, task: str, units: int, layer: str) -> str 
         also = " (or task to binary with 1 unit)" if n == 2 else ""
         return f"{layer} has {_count(units, 'unit')} but {data} has {classes}: set units to {n}{also}"
     return None
+
+
+def dataset_diagnostics(design, base_dir=None) -> list:
+    """Diagnostics for `design` against its own dataset: on the Input and Output layers where they do not fit,
+    or one design-level error if the dataset itself cannot be loaded (the DataError's message, which names
+    the file, row and column)."""
+    from nnstudio.core.catalogue import LAYER_TYPES
+    from nnstudio.core.errors import DataError
+    from nnstudio.core.inference import Diagnostic
+
+    from .dataset import load_dataset
+
+    try:
+        dataset = load_dataset(design.dataset, base_dir)
+    except DataError as exc:
+        return [Diagnostic(None, "error", f"the dataset cannot be loaded: {exc}")]
+    out = []
+    for layer in design.layers.values():
+        if layer.type == "Input":
+            shape = LAYER_TYPES["Input"].shape_rule("Input", [], layer.params)
+            message = _input_problem(dataset, shape, _layer("Input", layer.name))
+        elif layer.type == "Output":
+            message = _output_problem(dataset, layer.params["task"], layer.params["units"],
+                                      _layer("Output", layer.name))
+        else:
+            continue
+        if message:
+            out.append(Diagnostic(layer.id, "error", message))
+    return out
