@@ -33,7 +33,7 @@ NAME_RULE = "letters, digits and underscores, starting with a letter or undersco
 RESERVED_NAMES = frozenset({
     "forward", "training", "train", "eval", "parameters", "modules", "children", "state_dict", "to", "cuda",
     "cpu", "type", "float", "double", "half", "apply", "zero_grad", "self", "layers", "torch", "nn", "F",
-    "steps", "task", "predict", "input_shape", "input_name", "output_name", "buffers", "compile", "x",
+    "steps", "task", "predict", "input_shape", "input_name", "output_name", "buffers", "compile",
 })
 
 
@@ -293,21 +293,21 @@ class Design:
             self._emit(DesignEvent("moved", layer_id, value=new, old=old))
         return old
 
-    def set_dataset(self, **changes: Any) -> DatasetSpec:
+    def set_dataset(self, /, **changes: Any) -> DatasetSpec:
         old = self.dataset
         self.dataset = old.with_changes(**changes)
         if self.dataset != old:
             self._emit(DesignEvent("dataset_changed", value=self.dataset, old=old))
         return old
 
-    def set_training(self, **changes: Any) -> TrainingConfig:
+    def set_training(self, /, **changes: Any) -> TrainingConfig:
         old = self.training
         self.training = old.with_changes(**changes)
         if self.training != old:
             self._emit(DesignEvent("training_changed", value=self.training, old=old))
         return old
 
-    def set_view(self, **changes: Any) -> ViewState:
+    def set_view(self, /, **changes: Any) -> ViewState:
         old = self.view
         self.view = old.with_changes(**changes)
         if self.view != old:
@@ -374,7 +374,7 @@ class Design:
 def _position(position: Iterable[float]) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in position)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DesignError(f"a position must be two numbers, not {position!r:.40}") from None
     if not (abs(x) < 1e7 and abs(y) < 1e7):
         raise DesignError(f"position ({x}, {y}) is off the canvas (at most 10 000 000 from the origin)")

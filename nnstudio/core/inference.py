@@ -13,6 +13,8 @@ from .catalogue import LAYER_TYPES, Shape, ShapeProblem, fmt_shape
 from .document import Design
 
 Severity = Literal["error", "warning"]
+# The same budget the file loader applies by default (nnstudio.io.Limits.max_params_gb = 8).
+MAX_WEIGHT_BYTES = 8 * 10**9
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,10 @@ def infer(design: Design) -> InferenceResult:
             if lid not in reaches_output and lid not in stuck:
                 diags.append(Diagnostic(lid, "warning", f"{_label(design, lid)} is not connected to the Output: "
                                         "it will not be trained"))
+    if result.total_params * 4 > MAX_WEIGHT_BYTES:
+        gb = result.total_params * 4 / 1e9
+        diags.append(Diagnostic(None, "error", f"the weights would need {gb:,.1f} GB (float32), more than the "
+                                f"{MAX_WEIGHT_BYTES / 1e9:g} GB a design may use: make the largest layers smaller"))
     diags.sort(key=lambda d: (d.severity != "error",))
     return result
 

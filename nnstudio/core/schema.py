@@ -41,6 +41,8 @@ class ParamSpec:
                 return value
             raise ParameterError(f"{prefix}must be true or false, not {_show(value)}")
         if self.kind == "int":
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:
+                raise ParameterError(f"{prefix}is far too large a number")
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
                     value = int(value)
@@ -51,7 +53,10 @@ class ParamSpec:
         if self.kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParameterError(f"{prefix}must be a number, not {_show(value)}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ParameterError(f"{prefix}is far too large a number") from None
             if not math.isfinite(value):
                 raise ParameterError(f"{prefix}must be a finite number, not {value}")
             self._check_range(value, prefix)

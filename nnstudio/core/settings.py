@@ -97,7 +97,7 @@ class _Settings:
 
     FIELDS: dict[str, ParamSpec] = {}
 
-    def with_changes(self, **changes: Any):
+    def with_changes(self, /, **changes: Any):
         checked = {k: self._check_field(k, v) for k, v in changes.items()}
         return replace(self, **checked)
 
