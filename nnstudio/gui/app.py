@@ -1,0 +1,45 @@
+"""Start NN Studio: the application object, the main window on a design, and the event loop."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from .locations import default_design_path
+from .mainwindow import APP_NAME, MainWindow
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, named so settings and recovery files land in NN Studio's folders."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setDesktopFileName("nnstudio")
+    return app  # type: ignore[return-value]
+
+
+def open_main_window(path: str | None = None) -> MainWindow:
+    """A main window showing `path`, or the Playground circle example when no path is given."""
+    window = MainWindow()
+    if path is not None:
+        window.open_file(path, ask=False)
+    else:
+        example = default_design_path()
+        if example.is_file():
+            window.open_example(example, ask=False)
+    return window
+
+
+def run(path: str | None = None, argv: list[str] | None = None) -> int:
+    """Run NN Studio until its window closes; returns the exit status."""
+    app = create_application(argv)
+    window = open_main_window(path)
+    window.show()
+    # Offered once the window is on screen, so the question appears over it.
+    QTimer.singleShot(0, window.offer_recovery)
+    return app.exec()
