@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         "With no command, opens the window (on FILE, or on the Playground example).",
     )
     parser.add_argument("--version", action="version", version=f"NN Studio {__version__}")
+    parser.add_argument("--smoke", action="store_true",
+                        help="open the window, paint it once and exit (a start-up check for installers)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("open", help="open a design in the window (the default command)")
@@ -54,15 +56,20 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `nnstudio FILE` opens FILE in the window.
+    smoke = "--smoke" in args_list
+    if smoke:
+        args_list.remove("--smoke")
     if args_list and args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-"):
         args_list.insert(0, "open")
+    if smoke:
+        args_list.insert(0, "--smoke")
     args = _parser().parse_args(args_list)
     command = args.command or "open"
     try:
         if command == "open":
             from nnstudio.gui.app import run
 
-            return run(getattr(args, "file", None))
+            return run(getattr(args, "file", None), smoke=args.smoke)
         if command == "validate":
             from nnstudio.validate_cli import validate
 

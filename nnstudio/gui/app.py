@@ -35,11 +35,18 @@ def open_main_window(path: str | None = None) -> MainWindow:
     return window
 
 
-def run(path: str | None = None, argv: list[str] | None = None) -> int:
-    """Run NN Studio until its window closes; returns the exit status."""
+def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = False) -> int:
+    """Run NN Studio until its window closes; returns the exit status. With `smoke`, the window opens,
+    paints once and closes again (the packaged bundle's start-up check)."""
     app = create_application(argv)
     window = open_main_window(path)
     window.show()
+    if smoke:
+        QTimer.singleShot(300, window.close)
+        QTimer.singleShot(400, app.quit)
+        code = app.exec()
+        print("smoke: the window opened and closed" if code == 0 else f"smoke: the event loop ended with {code}")
+        return code
     # Offered once the window is on screen, so the question appears over it.
     QTimer.singleShot(0, window.offer_recovery)
     return app.exec()
