@@ -1,0 +1,400 @@
+"""What a running training shows the user, measured on the device and shipped to the host once per publication.
+
+`Telemetry` is a plain snapshot (Python numbers, numpy arrays, small dataclasses — never a torch tensor),
+safe to hand to another thread. `TelemetryCollector` owns the on-device accumulators the training step
+adds to (loss and correct predictions, no host sync per step) and, at publication time, computes the rest
+on the device — validation loss and accuracy, per-layer gradient norms, weight and gradient histograms,
+dead units, the decision-boundary grid — gathers it all into one flat tensor and copies it to the host
+in a single transfer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .builder import DesignModule
+
+HISTOGRAM_BINS = 30
+# "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
+# activations that are flat (or nearly so) below zero.
+DEAD_UNIT_ACTIVATIONS = ("relu", "leaky_relu")
+PROBE_SAMPLES = 256
+# Per-neuron heatmaps are drawn for small Dense layers only, as Playground does.
+NEURON_MAP_MAX_UNITS = 8
+NEURON_MAP_MAX_TOTAL = 64
+# Evaluation batches are sized so that no layer outputs more than this many values (e.g. 4096 samples of a
+# 1024-unit layer): validating a large set, or the 10 000-point grid, never needs much memory.
+EVAL_ELEMENTS_CAP = 1 << 22
+# Eager steps' outputs are summed on the device in groups of at most this many steps.
+FOLD_EVERY = 64
+
+LossSum = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts in `len(counts)` equal bins over [low, high]; `low = -high` = the layer's current max |value|."""
+
+    counts: np.ndarray
+    low: float
+    high: float
+
+    @property
+    def edges(self) -> np.ndarray:
+        return np.linspace(self.low, self.high, len(self.counts) + 1)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """One publication. Loss / accuracy of the training data are running means over the steps since the
+    previous publication (repeated from it when no step ran since; None before the first step);
+    validation figures use the current weights."""
+
+    reason: str  # "start", "batch", "epoch_end", "paused" or "end"
+    epoch: int  # 1-based epoch in progress (or just finished)
+    epochs: int  # epochs this fit runs to
+    batch: int  # batches done in the current epoch
+    batches_per_epoch: int
+    step: int  # optimizer steps since the model was initialised (continues across resumed fits)
+    samples_seen: int
+    elapsed: float  # seconds since this fit started
+    learning_rate: float
+    steps_per_second: float  # over the interval since the previous publication
+    progress: float  # share of this fit's planned steps done, 0..1
+    eta_seconds: float | None  # estimated time to the end of this fit, at this fit's average speed
+    train_loss: float | None
+    train_accuracy: float | None  # classification only
+    val_loss: float | None
+    val_accuracy: float | None
+    grad_norms: dict[str, float] = field(default_factory=dict)  # L2 norm of each layer's gradient, last step
+    weight_histograms: dict[str, Histogram] = field(default_factory=dict)
+    grad_histograms: dict[str, Histogram] = field(default_factory=dict)
+    dead_fraction: dict[str, float] = field(default_factory=dict)  # ReLU-family layers only
+    boundary: np.ndarray | None = None  # (R, R), or (k, R, R) for k outputs; row j is y = ys[j]
+    boundary_extent: tuple[float, float, float, float] | None = None  # x_min, x_max, y_min, y_max
+    neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
+
+    def metrics(self) -> dict[str, Any]:
+        """The scalar part, for histories, logs and JSON."""
+        keep = ("reason", "epoch", "step", "samples_seen", "elapsed", "learning_rate", "steps_per_second",
+                "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+        # (progress and ETA describe one fit and are left out)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}
+
+
+@dataclass(frozen=True)
+class _LayerParams:
+    name: str
+    params: tuple[nn.Parameter, ...]
+    weight: nn.Parameter | None  # the tensor whose histogram is shown (None: layer has no `weight`)
+
+
+def parameter_layers(model: DesignModule) -> list[_LayerParams]:
+    """Layers that hold trainable parameters, in execution order."""
+    out = []
+    for step in model.steps:
+        module = getattr(model, step.name)
+        params = tuple(p for p in module.parameters() if p.requires_grad)
+        if params:
+            weight = getattr(module, "weight", None)
+            out.append(_LayerParams(step.name, params, weight if isinstance(weight, nn.Parameter) else None))
+    return out
+
+
+def dead_unit_layers(model: DesignModule) -> list[str]:
+    names = []
+    for step in model.steps:
+        activation = step.activation
+        if step.type == "Activation":
+            activation = getattr(getattr(model, step.name), "function", None)
+        if activation in DEAD_UNIT_ACTIVATIONS:
+            names.append(step.name)
+    return names
+
+
+def neuron_map_layers(model: DesignModule) -> list[str]:
+    names, total = [], 0
+    for step in model.steps:
+        if step.type == "Dense" and step.shape[0] <= NEURON_MAP_MAX_UNITS:
+            if total + step.shape[0] > NEURON_MAP_MAX_TOTAL:
+                break
+            names.append(step.name)
+            total += step.shape[0]
+    return names
+
+
+def eval_batch_size(model: DesignModule) -> int:
+    """Samples per evaluation forward so that no layer's output exceeds EVAL_ELEMENTS_CAP values."""
+    widest = max(math.prod(step.shape) for step in model.steps)
+    return max(1, EVAL_ELEMENTS_CAP // max(1, widest))
+
+
+class TelemetryCollector:
+    """Device-side accumulators plus the one-transfer publication of everything in `Telemetry`."""
+
+    def __init__(
+        self,
+        model: DesignModule,
+        device: torch.device,
+        loss_sum: LossSum,
+        *,
+        x_val: torch.Tensor | None,
+        y_val: torch.Tensor | None,
+        probe: torch.Tensor | None,
+        grid: torch.Tensor | None = None,
+        grid_resolution: int = 0,
+        grid_extent: tuple[float, float, float, float] | None = None,
+        bins: int = HISTOGRAM_BINS,
+    ) -> None:
+        self.model = model
+        self.task = model.task
+        self.device = device
+        self.loss_sum_fn = loss_sum
+        self.bins = bins
+        self.x_val, self.y_val = x_val, y_val
+        self.probe = probe
+        self.grid = grid
+        self.grid_resolution = grid_resolution
+        self.grid_extent = grid_extent
+        self.layers = parameter_layers(model)
+        self.all_params = [p for layer in self.layers for p in layer.params]
+        self.param_layer = [i for i, layer in enumerate(self.layers) for _ in layer.params]
+        self.hist_layers = [layer for layer in self.layers if layer.weight is not None]
+        position = {id(p): i for i, p in enumerate(self.all_params)}
+        self.weight_index = [position[id(layer.weight)] for layer in self.hist_layers]
+        self.state_tensors = self.all_params + [b for b in model.buffers() if b.is_floating_point()]
+        self.dead_layers = dead_unit_layers(model)
+        self.neuron_layers = neuron_map_layers(model) if grid is not None else []
+        self.eval_batch = eval_batch_size(model)
+        # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
+        # re-assigned, so a captured graph keeps writing to the same memory.
+        self.loss_sum = torch.zeros((), device=device)
+        self.correct_sum = torch.zeros((), device=device)
+        self._pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    @property
+    def classification(self) -> bool:
+        return self.task in ("binary", "multiclass")
+
+    # ---- per step ---------------------------------------------------------------------------------
+
+    def accumulate(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        """Add one step's loss and correct predictions to the device accumulators (inside a CUDA graph)."""
+        self.loss_sum.add_(loss.detach())
+        if self.classification:
+            self.correct_sum.add_(self._correct(output.detach(), target))
+
+    def defer(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        """Eager steps: only remember the step's (detached) tensors; `fold` sums many steps in a few ops.
+
+        On a CPU, each small tensor op costs microseconds of dispatch, which a 300-microsecond step of a
+        tiny model feels; remembering costs nothing on the device and is folded at the next publication
+        or every FOLD_EVERY steps, whichever comes first.
+        """
+        pending = self._pending
+        pending.append((output.detach(), target, loss.detach()))
+        if len(pending) >= FOLD_EVERY:
+            self.fold()
+
+    def fold(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        with torch.no_grad():
+            self.loss_sum.add_(torch.stack([p[2] for p in pending]).sum())
+            if self.classification:
+                outputs = torch.cat([p[0] for p in pending])
+                targets = torch.cat([p[1] for p in pending])
+                self.correct_sum.add_(self._correct(outputs, targets))
+
+    def reset_window(self) -> None:
+        self._pending = []
+        self.loss_sum.zero_()
+        self.correct_sum.zero_()
+
+    # ---- at publication ----------------------------------------------------------------------------
+
+    def _correct(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.task == "multiclass":
+            return (output.argmax(1) == target).sum()
+        return ((output > 0) == target).sum()
+
+    def _validation(self) -> list[torch.Tensor]:
+        x, y = self.x_val, self.y_val
+        if x is None or y is None or len(x) == 0:
+            return []
+        losses, correct = [], []
+        for start in range(0, len(x), self.eval_batch):
+            xb, yb = x[start:start + self.eval_batch], y[start:start + self.eval_batch]
+            out = self.model(xb)
+            losses.append(self.loss_sum_fn(out, yb))
+            if self.classification:
+                correct.append(self._correct(out, yb))
+        parts = [torch.stack(losses).sum() / len(x)]
+        if self.classification:
+            parts.append(torch.stack(correct).sum().float() / len(x))
+        return parts
+
+    def _dead_units(self) -> list[torch.Tensor]:
+        if self.probe is None or not self.dead_layers:
+            return []
+        _, acts = self.model.forward_with_activations(self.probe)
+        out = []
+        for name in self.dead_layers:
+            act = acts[name]
+            dims = [0] + list(range(2, act.dim()))  # every sample (and pixel): a unit is a feature or channel
+            out.append((act.amax(dim=dims) <= 0).float().mean())
+        return [torch.stack(out)]
+
+    def _grid(self) -> tuple[list[torch.Tensor], list[tuple[str, tuple[int, ...]]]]:
+        if self.grid is None:
+            return [], []
+        r = self.grid_resolution
+        outputs, neurons = [], {name: [] for name in self.neuron_layers}
+        for start in range(0, len(self.grid), self.eval_batch):
+            out, acts = self.model.forward_with_activations(self.grid[start:start + self.eval_batch])
+            outputs.append(out)
+            for name in self.neuron_layers:
+                neurons[name].append(acts[name])
+            del acts
+        output = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+        k = output.shape[1]
+        if self.task == "multiclass":
+            # Softmax over the classes in a class-major layout: for a few classes this is ~6x faster on a
+            # CPU than along a short last dimension, and it is the layout the boundary is sent in anyway.
+            by_class = torch.softmax(output.t().contiguous(), dim=0)
+        elif self.task == "binary":
+            by_class = torch.sigmoid(output).t()
+        else:
+            by_class = output.t()
+        parts = [by_class.reshape(-1)]
+        layout: list[tuple[str, tuple[int, ...]]] = [("boundary", (r, r) if k == 1 else (k, r, r))]
+        for name in self.neuron_layers:
+            act = neurons[name][0] if len(neurons[name]) == 1 else torch.cat(neurons[name])
+            parts.append(act.t().reshape(-1))
+            layout.append((f"neuron:{name}", (act.shape[1], r, r)))
+        return parts, layout
+
+    def _histograms(self, tensors: list[torch.Tensor | None], maxabs: list[torch.Tensor]) -> torch.Tensor:
+        rows = []
+        for t, m in zip(tensors, maxabs, strict=True):
+            if t is None:
+                rows.append(torch.zeros(self.bins, device=self.device))
+            else:
+                rows.append(torch.histc(t.detach().reshape(-1) / m.clamp_min(1e-30), self.bins, -1.0, 1.0))
+        return torch.stack(rows).reshape(-1)
+
+    @torch.no_grad()
+    def gather(self, extra: list[torch.Tensor] | None = None) -> dict[str, Any]:
+        """Compute everything on the device and bring it to the host in one transfer.
+
+        Returns host values keyed by name. `extra` tensors (e.g. a finiteness probe) ride along and come
+        back under "extra". The window accumulators are zeroed (after being read) on the device.
+        """
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            parts: list[torch.Tensor] = []
+            layout: list[tuple[str, tuple[int, ...]]] = []
+
+            def add(name: str, tensor: torch.Tensor, shape: tuple[int, ...]) -> None:
+                parts.append(tensor.reshape(-1).float())
+                layout.append((name, shape))
+
+            self.fold()
+            add("window", torch.stack([self.loss_sum, self.correct_sum]), (2,))
+            val = self._validation()
+            if val:
+                add("val", torch.stack(val), (len(val),))
+            # Max |value| of every parameter and float buffer: the histogram ranges and, because the max
+            # propagates NaN / inf, the finiteness check of the whole model state in one foreach call.
+            state_max = torch._foreach_norm(self.state_tensors, float("inf"))
+            add("state_max", torch.stack(state_max), (len(state_max),))
+            grads = [p.grad for p in self.all_params]
+            present = [g for g in grads if g is not None]
+            if present:
+                norms = iter(torch._foreach_norm(present))
+                zero = torch.zeros((), device=self.device)
+                per_param = torch.stack([next(norms) if g is not None else zero for g in grads])
+                add("grad_norm", per_param, (len(grads),))
+            if self.hist_layers:
+                w_max = [state_max[i] for i in self.weight_index]
+                weights = [layer.weight for layer in self.hist_layers]
+                add("weight_hist", self._histograms(weights, w_max), (len(weights), self.bins))
+                w_grads = [w.grad for w in weights]
+                if any(g is not None for g in w_grads):
+                    stand_in = [g if g is not None else w for g, w in zip(w_grads, weights, strict=True)]
+                    g_max = torch._foreach_norm(stand_in, float("inf"))
+                    add("grad_max", torch.stack(g_max), (len(g_max),))
+                    add("grad_hist", self._histograms(w_grads, g_max), (len(weights), self.bins))
+            dead = self._dead_units()
+            if dead:
+                add("dead", dead[0], (len(self.dead_layers),))
+            grid_parts, grid_layout = self._grid()
+            parts.extend(p.float() for p in grid_parts)
+            layout.extend(grid_layout)
+            for i, t in enumerate(extra or []):
+                add(f"extra:{i}", t, tuple(t.shape))
+            flat = torch.cat(parts)
+            self.reset_window()
+            host = flat.cpu().numpy()  # the one device -> host transfer of this publication
+        finally:
+            self.model.train(was_training)
+        out: dict[str, Any] = {}
+        offset = 0
+        for name, shape in layout:
+            size = math.prod(shape)
+            out[name] = host[offset:offset + size].reshape(shape)
+            offset += size
+        return out
+
+    def build(self, host: dict[str, Any], *, steps_in_window: int, samples_in_window: int,
+              previous: Telemetry | None = None, **progress: Any) -> Telemetry:
+        """Turn gathered host values into a `Telemetry` (pure host work, no device access)."""
+        window = host["window"]
+        train_loss = float(window[0]) / steps_in_window if steps_in_window else None
+        train_acc = None
+        if self.classification and samples_in_window:
+            train_acc = float(window[1]) / samples_in_window
+        if not steps_in_window and previous is not None:
+            train_loss, train_acc = previous.train_loss, previous.train_accuracy
+        val_loss = val_acc = None
+        if "val" in host:
+            val_loss = float(host["val"][0])
+            if self.classification:
+                val_acc = float(host["val"][1])
+        grad_norms: dict[str, float] = {}
+        if "grad_norm" in host:
+            squares = [0.0] * len(self.layers)
+            for layer_index, norm in zip(self.param_layer, host["grad_norm"].tolist(), strict=True):
+                squares[layer_index] += norm * norm
+            grad_norms = {layer.name: math.sqrt(s) for layer, s in zip(self.layers, squares, strict=True)}
+        weight_hists: dict[str, Histogram] = {}
+        grad_hists: dict[str, Histogram] = {}
+        if self.hist_layers:
+            state_max = host["state_max"]
+            for row, layer in enumerate(self.hist_layers):
+                high = float(state_max[self.weight_index[row]])
+                weight_hists[layer.name] = Histogram(host["weight_hist"][row].astype(np.int64), -high, high)
+                if "grad_hist" in host:
+                    g_high = float(host["grad_max"][row])
+                    grad_hists[layer.name] = Histogram(host["grad_hist"][row].astype(np.int64), -g_high, g_high)
+        dead = {}
+        if "dead" in host:
+            dead = {name: float(v) for name, v in zip(self.dead_layers, host["dead"].tolist(), strict=True)}
+        neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
+        return Telemetry(
+            train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
+            grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
+            dead_fraction=dead, boundary=host.get("boundary"),
+            boundary_extent=self.grid_extent if "boundary" in host else None,
+            neuron_outputs=neurons, **progress,
+        )
