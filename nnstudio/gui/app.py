@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
+from .training import attach_training
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -26,6 +27,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 def open_main_window(path: str | None = None) -> MainWindow:
     """A main window showing `path`, or the Playground circle example when no path is given."""
     window = MainWindow()
+    attach_training(window)
     if path is not None:
         window.open_file(path, ask=False)
     else:
