@@ -100,14 +100,3 @@ def class_colour(index: int) -> QColor:
     """Colour of class `index`: orange, blue, then other distinct hues."""
     return QColor(CLASS_COLOURS[index % len(CLASS_COLOURS)])
 
-
-class PaintClock:
-    """Seconds spent painting training views (plots, canvas maps) since last asked: the controller paces
-    its drawing by what drawing really costs, paints included."""
-
-    seconds = 0.0
-
-    @classmethod
-    def take(cls) -> float:
-        spent, cls.seconds = cls.seconds, 0.0
-        return spent

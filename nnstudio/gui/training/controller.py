@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -38,12 +38,14 @@ from PySide6.QtWidgets import (
 from nnstudio.core import DesignEvent, NNStudioError
 
 from . import gcguard
-from .colors import PaintClock
-from .history import TrainingHistory
 from .neuron_maps import NeuronMapOverlay
+from .pacing import PaintClock
 from .panel import LIVE_FIELDS, TrainingPanel, format_duration
-from .state import TrainedState, from_checkpoint, save_state_checkpoint
-from .worker import RunInfo, RunOutcome, TelemetryMailbox, TrainingJob, TrainingWorker
+
+if TYPE_CHECKING:  # numpy-based modules load after the window's first paint, or when first needed
+    from .history import TrainingHistory
+    from .state import TrainedState
+    from .worker import RunInfo, RunOutcome, TelemetryMailbox, TrainingWorker
 
 # Drawing happens in short turns, at most TURN_HZ a second, each drawing due parts for about TURN_BUDGET
 # seconds. Drawing may take at most GUI_SHARE of the wall time: the GUI thread's Python work (pyqtgraph
@@ -52,7 +54,7 @@ from .worker import RunInfo, RunOutcome, TelemetryMailbox, TrainingJob, Training
 # longer pause (bench/gui_responsiveness.py measures both sides).
 TURN_HZ = 60.0
 TURN_BUDGET = 0.005
-GUI_SHARE = 0.08
+GUI_SHARE = 0.06
 # Document events that change the network itself: the trained weights may no longer fit.
 STRUCTURAL_EVENTS = ("layer_added", "layer_removed", "connected", "disconnected", "param_changed", "renamed",
                      "reset")
@@ -111,7 +113,7 @@ class TrainingController(QObject):
         self.setObjectName("trainingController")
         self.window = window
         self.session = window.session
-        self.history = TrainingHistory()
+        self._history: TrainingHistory | None = None
         self.latest: Any = None  # the newest Telemetry drawn
         self.trained: TrainedState | None = None
         self.info: RunInfo | None = None
@@ -136,6 +138,7 @@ class TrainingController(QObject):
 
         self.panel = TrainingPanel(self.session, base_dir=self.base_dir)
         self.panel.message_changed.connect(self._echo_message)
+        self.panel.dataset_loaded.connect(self._show_data_points)
         self._create_actions()
         self.panel.set_actions([self.actions[k] for k in ("train", "pause", "step", "stop", "reset")])
         self._create_menus()
@@ -357,6 +360,7 @@ class TrainingController(QObject):
         return False
 
     def _after_first_paint(self) -> None:
+        self.window.removeEventFilter(self)
         if self._closed:
             return
         self._size_docks()
@@ -379,11 +383,18 @@ class TrainingController(QObject):
                 old.deleteLater()
         if self.info is not None:
             self.plots.output.set_points(self.info)
+        elif self.panel.dataset is not None:
+            self.plots.output.show_dataset(self.panel.dataset)
         self.plots.output.discrete_check.toggled.connect(lambda _on: self._draw_overlays())
         self._visible = {k for k, d in self.plot_docks.items() if self._dock_shown(d)}
         self.plots.refresh(self.history, self.latest, self._visible, force=True)
         self.plots_created.emit()
         return self.plots
+
+    def _show_data_points(self, dataset: Any) -> None:
+        """Between runs, the Output view shows the chosen data's points (a run shows its own)."""
+        if self.plots is not None and not self.active:
+            self.plots.output.show_dataset(dataset)
 
     @staticmethod
     def _dock_shown(dock: QDockWidget) -> bool:
@@ -398,6 +409,15 @@ class TrainingController(QObject):
             self._visible.discard(key)
 
     # ---- state -------------------------------------------------------------------------------------
+
+    @property
+    def history(self) -> TrainingHistory:
+        """Everything the plots draw over time (created on first use: it needs numpy)."""
+        if self._history is None:
+            from .history import TrainingHistory
+
+            self._history = TrainingHistory()
+        return self._history
 
     @property
     def active(self) -> bool:
@@ -500,7 +520,8 @@ class TrainingController(QObject):
         self.trained = None
         self.latest = None
         self.info = None
-        self.history.clear()
+        if self._history is not None:
+            self._history.clear()
         self.overlay.clear()
         if self.plots is not None:
             self.plots.reset()
@@ -517,18 +538,15 @@ class TrainingController(QObject):
             return False
         from nnstudio.ml.control import TrainingControl
 
+        from .worker import TelemetryMailbox, TrainingJob, TrainingWorker
+
         design = self.window.design.copy()
         initial = self.trained if self.trained is not None and self.trained.fits(design) else None
         note = ""
         if initial is None:
             if self.trained is not None:
                 note = "The network changed since the last run: training starts from new weights."
-            self.trained = None
-            self.history.clear()
-            self.latest = None
-            self.overlay.clear()
-            if self.plots is not None:
-                self.plots.reset()
+            self._forget()
         epochs = design.training.epochs
         if initial is not None and initial.epoch >= epochs and initial.batch == 0:
             epochs = initial.epoch + design.training.epochs
@@ -646,16 +664,6 @@ class TrainingController(QObject):
             self._draw_overlays()
         elif self.plots is not None and unit in self._visible:
             self.plots.views[unit].refresh(self.history, latest)
-
-    def draw_now(self) -> None:
-        """Take the news and draw everything at once (the end of a run, tests)."""
-        self._take_mail()
-        self._due.clear()
-        if self.latest is not None:
-            self.panel.show_progress(self.latest)
-        if self.plots is not None:
-            self.plots.refresh(self.history, self.latest, self._visible, force=True)
-        self._draw_overlays()
 
     def _draw_overlays(self) -> None:
         if self.latest is None or self.info is None:
@@ -791,6 +799,8 @@ class TrainingController(QObject):
         if path.suffix.lower() != CHECKPOINT_SUFFIX:
             path = path.with_name(path.name + CHECKPOINT_SUFFIX)
         design = self.window.design.copy() if state.fits(self.window.design) else state.design
+        from .state import save_state_checkpoint
+
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             save_state_checkpoint(state, path, design)
@@ -824,6 +834,8 @@ class TrainingController(QObject):
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             from nnstudio.ml.checkpoint import load_checkpoint
+
+            from .state import from_checkpoint
 
             checkpoint = load_checkpoint(path)
             state = from_checkpoint(checkpoint)

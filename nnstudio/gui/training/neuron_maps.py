@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 from shiboken6 import isValid
 
-from .colors import PaintClock, boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
+from .pacing import PaintClock
 
 MAP_Z = 5.0
 # Maps are drawn from every second grid cell: 50×50 is plenty for a square a few dozen pixels wide.
@@ -70,15 +69,23 @@ class NeuronMapStrip(QGraphicsItem):
             painter.drawRect(rect)
 
 
-def neuron_images(outputs: np.ndarray, discretize: bool = False) -> list[QImage]:
+def neuron_images(outputs: Any, discretize: bool = False) -> list[QImage]:
     """(units, R, R) activations → one image per unit (clipped to −1 … +1)."""
+    import numpy as np
+
+    from .colors import qimage_from_rgba, rgba_from_signed, signed_map
+
     images = []
     for unit in np.asarray(outputs)[:, ::SUBSAMPLE, ::SUBSAMPLE]:
         images.append(qimage_from_rgba(rgba_from_signed(signed_map(unit, discretize))))
     return images
 
 
-def output_image(boundary: np.ndarray, task: str, discretize: bool = False) -> QImage:
+def output_image(boundary: Any, task: str, discretize: bool = False) -> QImage:
+    import numpy as np
+
+    from .colors import boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
+
     values = boundary_values(np.asarray(boundary), task)
     return qimage_from_rgba(rgba_from_signed(signed_map(values[::SUBSAMPLE, ::SUBSAMPLE], discretize)))
 

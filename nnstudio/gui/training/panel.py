@@ -139,6 +139,7 @@ class TrainingPanel(QScrollArea):
     """Run controls and progress, data and preview, training settings. Owned by the training controller."""
 
     message_changed = Signal(str, bool)  # text, is_error
+    dataset_loaded = Signal(object)  # the Dataset the preview shows
 
     def __init__(self, session: Any, base_dir: Callable[[], str | None] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -638,6 +639,7 @@ class TrainingPanel(QScrollArea):
             self.problems.hide()
             return
         self.preview.show_dataset(dataset)
+        self.dataset_loaded.emit(dataset)
         self.preview.setToolTip(f"{dataset.num_train:,} training and {dataset.num_val:,} validation samples")
         self.problems.setText("\n".join(f"● {p}" for p in problems))
         self.problems.setVisible(bool(problems))

@@ -10,6 +10,7 @@ it only after the window is on screen.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,6 @@ from .colors import (
     CURVE_COLOURS,
     NEGATIVE,
     POSITIVE,
-    PaintClock,
     boundary_values,
     class_colour,
     class_image,
@@ -43,6 +43,7 @@ from .colors import (
 )
 from .colors import signed_map as to_signed
 from .history import TrainingHistory, distribution_image
+from .pacing import PaintClock
 
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#ff7f0e"
@@ -371,11 +372,13 @@ class GradientsView(PlotView):
                 item = self.table.item(r, c)
                 if item is None:
                     item = QTableWidgetItem(text)
-                    if c == 0 and name in self.colours:  # the layer's name in its curve's colour: the legend
-                        item.setForeground(QColor(self.colours[name]))
                     self.table.setItem(r, c, item)
                 elif item.text() != text:
                     item.setText(text)
+            colour = self.colours.get(name)  # the layer's name in its curve's colour: the legend
+            name_item = self.table.item(r, 0)
+            if colour is not None and name_item.foreground().color() != QColor(colour):
+                name_item.setForeground(QColor(colour))
 
     def reset(self) -> None:
         super().reset()
@@ -562,6 +565,16 @@ class OutputView(PlotView):
                 item.setData([], [])
                 continue
             item.setData(pos=np.asarray(points, dtype=np.float64), brush=self._brushes(targets))
+
+    def show_dataset(self, dataset: Any) -> None:
+        """The data's points before any training (Playground shows them at once), from a loaded Dataset."""
+
+        def targets(y: Any) -> np.ndarray | None:
+            return None if y is None else np.asarray(y).reshape(len(y), -1)[:, 0]
+
+        self.set_points(SimpleNamespace(task=dataset.task, points_train=dataset.points_train,
+                                        targets_train=targets(dataset.y_train), points_val=dataset.points_val,
+                                        targets_val=targets(dataset.y_val)))
 
     def _brushes(self, targets: np.ndarray) -> list[Any]:
         if self.task == "regression":

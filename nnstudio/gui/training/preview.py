@@ -8,9 +8,8 @@ answer is shown. Drawing uses plain QPainter, so the panel needs no plotting lib
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -28,7 +27,9 @@ from nnstudio.core import Design
 from nnstudio.core.settings import DatasetSpec
 
 from . import gcguard
-from .colors import NEUTRAL, class_colour, rgba_from_signed
+
+if TYPE_CHECKING:  # numpy is imported where arrays are handled, after the window is on screen
+    import numpy as np
 
 MAX_POINTS = 2000
 MAX_IMAGES = 24
@@ -116,7 +117,7 @@ class ScatterPreview(QWidget):
         side = min(self.width(), self.height()) - 2
         square = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
         painter.fillRect(square, QColor("#ffffff"))
-        painter.setPen(QPen(NEUTRAL.darker(120), 1))
+        painter.setPen(QPen(QColor("#e8eaeb").darker(120), 1))
         painter.drawRect(square)
         radius = max(1.5, side / 110)
 
@@ -169,8 +170,10 @@ class ImagesPreview(QWidget):
             painter.drawImage(QRectF(c * (side + gap), r * (side + gap), side, side), image)
 
 
-def _sample_image(sample: np.ndarray) -> QImage:
+def _sample_image(sample: Any) -> QImage:
     """A (C, H, W) sample as an 8-bit image, contrast-stretched on its own."""
+    import numpy as np
+
     array = np.asarray(sample, dtype=np.float32)
     if array.ndim == 3:
         array = array[0] if array.shape[0] != 3 else np.moveaxis(array, 0, -1)
@@ -230,6 +233,8 @@ class DatasetPreview(QStackedWidget):
             self.setCurrentWidget(self.table)
 
     def _fill_table(self, dataset: Any) -> None:
+        import numpy as np
+
         names = list(dataset.feature_names) or [f"x{i + 1}" for i in range(dataset.x_train.shape[1])]
         shown = names[:TABLE_COLUMNS]
         headers = shown + (["…"] if len(names) > len(shown) else []) + ["target"]
@@ -250,7 +255,11 @@ class DatasetPreview(QStackedWidget):
             self.table.setItem(r, len(headers) - 1, QTableWidgetItem(text))
 
 
-def _colours(dataset: Any, y: np.ndarray) -> list[QColor]:
+def _colours(dataset: Any, y: Any) -> list[QColor]:
+    import numpy as np
+
+    from .colors import class_colour, rgba_from_signed
+
     if dataset.is_classification:
         palette = [class_colour(i) for i in range(max(2, dataset.num_classes))]
         return [palette[int(v)] for v in y]

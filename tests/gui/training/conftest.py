@@ -10,9 +10,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from gui_training_helpers import PLAYGROUND  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent, QStandardPaths  # noqa: E402
 from shiboken6 import isValid  # noqa: E402
-from training_helpers import PLAYGROUND  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

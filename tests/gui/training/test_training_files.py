@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+from gui_training_helpers import run_to_end
 from PySide6.QtGui import QImage
-from training_helpers import run_to_end
 
 
 def _train(qtbot, window, controller, epochs: int = 4):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from training_helpers import PLAYGROUND, ROOT
+from gui_training_helpers import PLAYGROUND, ROOT
 
 SCRIPT = f"""
 import os, sys, tempfile

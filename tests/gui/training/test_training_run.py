@@ -4,7 +4,7 @@ learning rate and edits of the network while training."""
 from __future__ import annotations
 
 import numpy as np
-from training_helpers import RUN_TIMEOUT_MS, run_to_end, wait_running
+from gui_training_helpers import RUN_TIMEOUT_MS, run_to_end, wait_running
 
 from nnstudio.gui.commands import SetParamCommand
 
@@ -202,3 +202,25 @@ def test_train_continues_from_kept_weights(studio, qtbot):
     assert outcome.status == "completed" and outcome.epochs_completed == 8
     assert controller.trained.epoch == 8
     assert len(controller.history.rows) > 2  # one history across both runs
+
+
+def test_reset_while_training_stops_then_forgets(studio, qtbot):
+    window, controller = studio
+    window.design.set_training(epochs=LONG)
+    controller.train()
+    wait_running(qtbot, controller)
+    with qtbot.waitSignal(controller.run_finished, timeout=RUN_TIMEOUT_MS):
+        assert controller.reset_weights()
+    assert controller.phase == "idle" and controller.trained is None and controller.history.empty
+
+
+def test_opening_a_checkpoint_is_refused_while_training(studio, qtbot, tmp_path):
+    window, controller = studio
+    window.design.set_training(epochs=LONG)
+    controller.train()
+    wait_running(qtbot, controller)
+    assert not controller.open_checkpoint(tmp_path / "any.safetensors")
+    assert "Stop training" in controller.panel.message.text()
+    assert not controller.actions["openCheckpoint"].isEnabled()
+    with qtbot.waitSignal(controller.run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.stop()

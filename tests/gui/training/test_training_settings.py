@@ -109,6 +109,7 @@ def test_preview_shows_the_playground_points(studio, qtbot):
                     timeout=30_000)
     assert controller.panel.preview.kind == "scatter"
     assert controller.panel.preview.scatter.point_count == 500
+    assert len(controller.plots.output.train_points.data) == 250  # the Output shows the data before training
 
 
 def test_loss_is_shown_from_the_output_task(studio):
@@ -146,3 +147,26 @@ def test_device_list_is_filled_on_demand(studio):
     values = [combo.itemData(i) for i in range(combo.count())]
     assert values[:2] == ["auto", "cpu"]
     assert combo.devices_listed
+
+
+def test_choosing_a_csv_file_previews_its_first_rows(studio, qtbot, tmp_path, monkeypatch):
+    window, controller = studio
+    data = tmp_path / "points.csv"
+    rows = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{'yes' if i % 2 else 'no'}" for i in range(40)]
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setattr(controller.panel, "choose_data_file", lambda: str(data))
+    controller.panel.browse_button.click()
+    assert window.design.dataset.source == "csv" and window.design.dataset.path == str(data)
+    window.undo_stack.undo()  # choosing a file is one undo step
+    assert window.design.dataset.source == "playground"
+    window.undo_stack.redo()
+    controller.panel.target_edit.setText("label")
+    controller.panel.target_edit.editingFinished.emit()
+    assert window.design.dataset.target == "label"
+    qtbot.waitUntil(lambda: controller.panel.loader.busy == 0 and controller.panel.dataset is not None
+                    and controller.panel.dataset.source == "csv", timeout=30_000)
+    assert controller.panel.preview.kind == "table"
+    headers = [controller.panel.preview.table.horizontalHeaderItem(i).text()
+               for i in range(controller.panel.preview.table.columnCount())]
+    assert headers == ["a", "b", "target"]
+    assert not controller.panel.samples_spin.isVisibleTo(controller.panel)  # a Playground-only setting
