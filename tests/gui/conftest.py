@@ -58,8 +58,11 @@ def make_window(qtbot, monkeypatch, dialogs):
     """Create shown main windows whose dialogs never block."""
     from nnstudio.gui.mainwindow import MainWindow
 
+    made: list[MainWindow] = []
+
     def make(design: Design | None = None) -> MainWindow:
         window = MainWindow()
+        made.append(window)
         dialogs.install(window, monkeypatch)
         qtbot.addWidget(window)
         window.resize(1200, 800)
@@ -69,7 +72,18 @@ def make_window(qtbot, monkeypatch, dialogs):
         qtbot.waitExposed(window)
         return window
 
-    return make
+    yield make
+    # Delete windows here, on the GUI thread, and collect their garbage here too: left to the cyclic collector,
+    # a window could be freed later on a training test's worker thread (see nnstudio/gui/training/gcguard.py).
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    for window in made:
+        window.close()
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture
