@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -131,10 +130,10 @@ def test_a_design_holding_a_value_json_cannot_store_is_a_save_error(saved):
 
 # ---- killed while saving ----------------------------------------------------------------------------------
 
-# The child saves two designs in turn, forever. Its file writes are slowed down (32 KiB at a time, with a
-# pause) so that a kill lands in the middle of writing often, not only between saves.
+# The child saves two designs in turn, forever. Its file writes go 32 KiB at a time, each followed by a
+# "chunk" line, so the parent can kill it in the middle of a write, not only between saves.
 CHILD = textwrap.dedent("""
-    import builtins, io, os, sys, time
+    import builtins, io, os, sys
     sys.path.insert(0, sys.argv[2])
     from io_samples import big_design
     from nnstudio.io import save_design
@@ -152,7 +151,7 @@ CHILD = textwrap.dedent("""
             for start in range(0, len(data), 32768):
                 self._handle.write(data[start:start + 32768])
                 self._handle.flush()
-                time.sleep(0.01)
+                print("chunk", flush=True)  # the parent kills after a chosen chunk: mid-write, on purpose
             return len(data)
 
     def slowed(opener):
@@ -184,9 +183,14 @@ def test_killing_the_process_while_it_saves_never_leaves_a_broken_file(tmp_path)
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), samples], stdout=subprocess.PIPE,
                                  env=env)
         try:
-            assert child.stdout.readline() == b"saved\n"  # one save is complete: now kill at a random moment
-            # A random moment is the point of this test, so this sleep cannot be replaced by a signal.
-            time.sleep(rng.uniform(0.0, 0.9))
+            lines = iter(child.stdout.readline, b"")
+            assert b"saved\n" in lines  # one save is complete: now kill after a randomly chosen chunk
+            chunks = rng.randint(1, 120)
+            for line in lines:
+                chunks -= line == b"chunk\n"
+                later_saves += line == b"saved\n"
+                if chunks <= 0:
+                    break
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
