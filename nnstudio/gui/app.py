@@ -5,11 +5,22 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
+
+from nnstudio.resources import RESOURCES
 
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
 from .training import attach_training
+
+
+def application_icon() -> QIcon:
+    """NN Studio's icon at every size it is drawn in (resources/icons/nnstudio-SIZE.png)."""
+    icon = QIcon()
+    for png in sorted((RESOURCES / "icons").glob("nnstudio-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -21,6 +32,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setDesktopFileName("nnstudio")
+    app.setWindowIcon(application_icon())
     return app  # type: ignore[return-value]
 
 
