@@ -294,24 +294,21 @@ class Design:
         return old
 
     def set_dataset(self, /, **changes: Any) -> DatasetSpec:
-        old = self.dataset
-        self.dataset = old.with_changes(**changes)
-        if self.dataset != old:
-            self._emit(DesignEvent("dataset_changed", value=self.dataset, old=old))
-        return old
+        return self._set_settings("dataset", changes)
 
     def set_training(self, /, **changes: Any) -> TrainingConfig:
-        old = self.training
-        self.training = old.with_changes(**changes)
-        if self.training != old:
-            self._emit(DesignEvent("training_changed", value=self.training, old=old))
-        return old
+        return self._set_settings("training", changes)
 
     def set_view(self, /, **changes: Any) -> ViewState:
-        old = self.view
-        self.view = old.with_changes(**changes)
-        if self.view != old:
-            self._emit(DesignEvent("view_changed", value=self.view, old=old))
+        return self._set_settings("view", changes)
+
+    def _set_settings(self, section: str, changes: dict[str, Any]) -> Any:
+        """Validate and apply changes to one settings section; emits `<section>_changed`, returns the old."""
+        old = getattr(self, section)
+        new = old.with_changes(**changes)
+        if new != old:
+            setattr(self, section, new)
+            self._emit(DesignEvent(f"{section}_changed", value=new, old=old))
         return old
 
     def set_meta(self, name: str | None = None, description: str | None = None) -> tuple[str, str]:

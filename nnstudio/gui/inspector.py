@@ -26,7 +26,7 @@ from nnstudio.core import DesignEvent, InferenceResult, fmt_shape, layer_type
 from nnstudio.core.inference import format_count
 
 from .commands import RenameCommand, SetDesignInfoCommand, SetParamCommand
-from .param_form import ParamForm
+from .param_form import ParamForm, heading_label
 from .session import DesignSession
 from .theme import canvas_colours, group_colour, mix
 
@@ -37,14 +37,6 @@ _ONLY_WHEN = {
     ("Input", "height"): ("mode", "image"),
     ("Input", "width"): ("mode", "image"),
 }
-
-
-def _heading(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
 def _dim(text: str = "", parent: QWidget | None = None) -> QLabel:
@@ -117,7 +109,7 @@ class Inspector(QScrollArea):
 
     def _build_design_page(self) -> None:
         self.design_page, layout = self._page()
-        layout.addWidget(_heading("Design"))
+        layout.addWidget(heading_label("Design"))
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.design_name = QLineEdit()
@@ -142,12 +134,12 @@ class Inspector(QScrollArea):
         form.addRow("Notes", self.design_description)
         layout.addLayout(form)
         layout.addWidget(_rule())
-        layout.addWidget(_heading("Totals"))
+        layout.addWidget(heading_label("Totals"))
         self.design_totals = QLabel()
         self.design_totals.setObjectName("designTotals")
         self.design_totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.design_totals)
-        layout.addWidget(_heading("Problems"))
+        layout.addWidget(heading_label("Problems"))
         self.design_problems = QLabel()
         self.design_problems.setObjectName("designProblems")
         self.design_problems.setWordWrap(True)
@@ -163,7 +155,7 @@ class Inspector(QScrollArea):
         header = QHBoxLayout()
         self.layer_swatch = QLabel()
         self.layer_swatch.setFixedWidth(max(4, self.fontMetrics().height() // 4))
-        self.layer_title = _heading("")
+        self.layer_title = heading_label("")
         self.layer_title.setObjectName("layerTitle")
         header.addWidget(self.layer_swatch)
         header.addWidget(self.layer_title, 1)
@@ -188,7 +180,7 @@ class Inspector(QScrollArea):
         name_form.addRow("", self.name_error)
         layout.addLayout(name_form)
         layout.addWidget(_rule())
-        self.params_heading = _heading("Parameters")
+        self.params_heading = heading_label("Parameters")
         layout.addWidget(self.params_heading)
         self.form_holder = QVBoxLayout()
         self.form_holder.setContentsMargins(0, 0, 0, 0)
@@ -201,7 +193,7 @@ class Inspector(QScrollArea):
         layout.addWidget(self.param_error)
         self.params_rule = _rule()
         layout.addWidget(self.params_rule)
-        layout.addWidget(_heading("Shapes"))
+        layout.addWidget(heading_label("Shapes"))
         self.layer_info = QLabel()
         self.layer_info.setObjectName("layerInfo")
         self.layer_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -216,7 +208,7 @@ class Inspector(QScrollArea):
 
     def _build_many_page(self) -> None:
         self.many_page, layout = self._page()
-        self.many_title = _heading("")
+        self.many_title = heading_label("")
         self.many_title.setObjectName("selectionTitle")
         layout.addWidget(self.many_title)
         self.many_info = QLabel()

@@ -27,6 +27,15 @@ from nnstudio.core.catalogue import ACTIVATION_TITLES
 
 from .theme import mix
 
+
+def heading_label(text: str) -> QLabel:
+    """A bold section heading for the inspector and the training panel."""
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
 _INT_LIMIT = 2**31 - 1
 
 

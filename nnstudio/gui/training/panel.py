@@ -69,14 +69,6 @@ _FORM_FIELDS = tuple(k for k in TRAINING_FIELDS if k != "device")
 _PREVIEW_DELAY_MS = 150
 
 
-def _heading(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
-
-
 def format_duration(seconds: float | None) -> str:
     if seconds is None or seconds != seconds or seconds < 0:
         return "—"

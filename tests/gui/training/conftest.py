@@ -11,17 +11,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from gui_training_helpers import PLAYGROUND  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QEvent, QStandardPaths  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent  # noqa: E402
 from shiboken6 import isValid  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def training_isolated_dirs(tmp_path, monkeypatch):
-    """Never touch the real user's settings or recovery folder."""
-    QStandardPaths.setTestModeEnabled(True)
-    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "appdata"))
-    monkeypatch.setenv("NNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    return tmp_path
+# Settings and recovery folders are isolated per test by tests/gui/conftest.py's autouse fixture.
 
 
 class Dialogs:
