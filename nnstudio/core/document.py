@@ -306,8 +306,8 @@ class Design:
         """Validate and apply changes to one settings section; emits `<section>_changed`, returns the old."""
         old = getattr(self, section)
         new = old.with_changes(**changes)
+        setattr(self, section, new)  # even when equal: -0.0 == 0.0, yet the file keeps what was set
         if new != old:
-            setattr(self, section, new)
             self._emit(DesignEvent(f"{section}_changed", value=new, old=old))
         return old
 
