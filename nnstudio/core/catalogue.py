@@ -1,8 +1,12 @@
 """The layer catalogue: for every layer type its parameters, ports, shape rule and parameter count.
 
-Shapes exclude the batch dimension: a feature vector is `(features,)`, an image is `(channels, height,
-width)`. Shape rules return the output shape or raise `ShapeProblem` with a message a learner
-understands; shape inference turns those into diagnostics on the layer.
+This is the core entry of the layer-type registry (docs/architecture.md, "How to add a layer type"): the
+packages above register the other concerns of a type (torch module, generated code, ONNX ops, block
+summary) against these names, and their tests fail when a type lacks an entry.
+
+Shapes exclude the batch dimension: a feature vector is `(features,)`, a sequence is `(channels, length)`,
+an image is `(channels, height, width)`. Shape rules return the output shape or raise `ShapeProblem` with
+a message a learner understands; shape inference turns those into diagnostics on the layer.
 """
 
 from __future__ import annotations
@@ -44,9 +48,22 @@ class LayerType:
     shape_rule: Callable[[str, list[Shape], dict[str, Any]], Shape]
     param_count: Callable[[list[Shape], dict[str, Any]], int]
     prefix: str  # default name prefix: dense -> dense1, dense2, ...
+    # The parameter naming the activation the layer applies after its module (shown on its block).
+    activation_param: str | None = None
 
     def defaults(self) -> dict[str, Any]:
         return {k: s.default for k, s in self.params.items()}
+
+    def refuses_inputs(self, in_shapes: list[Shape]) -> bool:
+        """True when these input shapes fail the shape rule whatever the layer's own settings (judged with
+        the type's defaults): the problem is what flows in, so the canvas marks the connection."""
+        try:
+            self.shape_rule(self.name, in_shapes, self.defaults())
+        except ShapeProblem:
+            return True
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            return False
+        return False
 
     @property
     def is_merge(self) -> bool:
@@ -75,6 +92,8 @@ def fmt_shape(shape: Shape | None) -> str:
 def _describe(shape: Shape) -> str:
     if len(shape) == 3:
         return f"a {fmt_shape(shape)} image"
+    if len(shape) == 2:
+        return f"a {fmt_shape(shape)} sequence"
     return f"{shape[0]} features"
 
 
@@ -86,6 +105,25 @@ def _need_vector(kind: str, shape: Shape) -> None:
 def _need_image(kind: str, shape: Shape) -> None:
     if len(shape) != 3:
         raise ShapeProblem(f"{kind} needs an image (channels×height×width) but receives {_describe(shape)}")
+
+
+def _need_sequence(kind: str, shape: Shape) -> None:
+    if len(shape) != 2:
+        hint = ": add a Reshape before it" if len(shape) == 1 else ""
+        raise ShapeProblem(f"{kind} needs a sequence (channels×length) but receives {_describe(shape)}{hint}")
+
+
+def parse_dims(text: str) -> tuple[int, ...]:
+    """A Reshape target such as '1,28,28', '4×16' or '1, -1' (one -1 takes what is left); ShapeProblem (a
+    message that follows the layer's label) if it is not one to three whole numbers."""
+    parts = [t.strip() for t in str(text).replace("×", ",").replace("x", ",").split(",")]
+    try:
+        dims = tuple(int(t) for t in parts)
+    except ValueError:
+        raise ShapeProblem(f"has a target shape {text!r:.40}: write 1 to 3 whole numbers such as 1,28,28") from None
+    if not 1 <= len(dims) <= 3 or dims.count(-1) > 1 or any(d == 0 or d < -1 for d in dims):
+        raise ShapeProblem(f"has a target shape {text!r:.40}: write 1 to 3 positive whole numbers (one may be -1)")
+    return dims
 
 
 # ---- shape rules -------------------------------------------------------------------------------------
@@ -126,6 +164,48 @@ def _pool_shape(kind: str, ins: list[Shape], p: dict[str, Any]) -> Shape:
         raise ShapeProblem(
             f"{kind}'s {k}×{k} window is larger than its {h}×{w} input: use a smaller window or pool less")
     return (c, _conv_out(h, k, s, pad), _conv_out(w, k, s, pad))
+
+
+def _conv1d_shape(kind: str, ins: list[Shape], p: dict[str, Any]) -> Shape:
+    _need_sequence(kind, ins[0])
+    c, length = ins[0]
+    k, s, pad = p["kernel"], p["stride"], p["padding"]
+    if k > length + 2 * pad:
+        raise ShapeProblem(f"{kind}'s kernel of {k} is longer than its sequence of {length} (padding {pad}): "
+                           "use a smaller kernel or add padding")
+    return (p["filters"], _conv_out(length, k, s, pad))
+
+
+def _global_pool_shape(kind: str, ins: list[Shape], p: dict[str, Any]) -> Shape:
+    _need_image(kind, ins[0])
+    return (ins[0][0],)
+
+
+def reshape_target(in_shape: Shape, text: str) -> Shape:
+    """The shape a Reshape to `text` gives an input of `in_shape` (its -1 resolved); ShapeProblem if the
+    values do not fit."""
+    total = 1
+    for d in in_shape:
+        total *= d
+    dims = parse_dims(text)
+    known = 1
+    for d in dims:
+        known *= d if d != -1 else 1
+    if -1 in dims:
+        if total % known:
+            raise ShapeProblem(f"cannot spread {total} values over {fmt_shape(dims)}: "
+                               f"{total} is not a multiple of {known}")
+        return tuple(total // known if d == -1 else d for d in dims)
+    if known != total:
+        raise ShapeProblem(f"receives {total} values but its target {fmt_shape(dims)} holds {known}")
+    return dims
+
+
+def _reshape_shape(kind: str, ins: list[Shape], p: dict[str, Any]) -> Shape:
+    try:
+        return reshape_target(ins[0], p["shape"])
+    except ShapeProblem as exc:
+        raise ShapeProblem(f"{kind} {exc}") from None
 
 
 def _flatten_shape(kind: str, ins: list[Shape], p: dict[str, Any]) -> Shape:
@@ -183,6 +263,10 @@ def _conv_count(ins: list[Shape], p: dict[str, Any]) -> int:
     return ins[0][0] * p["filters"] * p["kernel"] ** 2 + (p["filters"] if p["bias"] else 0)
 
 
+def _conv1d_count(ins: list[Shape], p: dict[str, Any]) -> int:
+    return ins[0][0] * p["filters"] * p["kernel"] + (p["filters"] if p["bias"] else 0)
+
+
 def _batchnorm_count(ins: list[Shape], p: dict[str, Any]) -> int:
     return 2 * ins[0][0]
 
@@ -212,11 +296,11 @@ _register(LayerType(
 _register(LayerType(
     "Dense", "Core", "Fully connected neurons: each sums all inputs times its weights, plus a bias.",
     _p(ParamSpec("units", "int", 4, "Number of neurons.", 1, 1_000_000), _bias(), _act("tanh")),
-    1, 1, _dense_shape, _dense_count, "dense"))
+    1, 1, _dense_shape, _dense_count, "dense", activation_param="activation"))
 _register(LayerType(
     "Activation", "Core", "Applies an activation function to each value on its own.",
     _p(ParamSpec("function", "choice", "relu", "The activation function.", choices=ACTIVATIONS)),
-    1, 1, _same_shape, _none, "act"))
+    1, 1, _same_shape, _none, "act", activation_param="function"))
 _register(LayerType(
     "Dropout", "Regularisation", "Randomly zeroes a fraction of values while training, to fight overfitting.",
     _p(ParamSpec("rate", "float", 0.5, "Fraction of values dropped while training.", 0.0, 0.95)),
@@ -232,7 +316,7 @@ _register(LayerType(
        ParamSpec("stride", "int", 1, "Step between filter positions.", 1, 64),
        ParamSpec("padding", "int", 0, "Zero pixels added on each side.", 0, 64),
        _bias(), _act("relu")),
-    1, 1, _conv_shape, _conv_count, "conv"))
+    1, 1, _conv_shape, _conv_count, "conv", activation_param="activation"))
 _register(LayerType(
     "MaxPool2d", "Convolution", "Keeps the largest value of each window: a smaller image.",
     _p(ParamSpec("kernel", "int", 2, "Window size in pixels.", 1, 64),
@@ -245,6 +329,23 @@ _register(LayerType(
        ParamSpec("stride", "int", 2, "Step between windows.", 1, 64),
        ParamSpec("padding", "int", 0, "Padding on each side.", 0, 32)),
     1, 1, _pool_shape, _none, "avgpool"))
+_register(LayerType(
+    "GlobalAvgPool2d", "Convolution", "Averages each channel over the whole image: one value per channel.",
+    {}, 1, 1, _global_pool_shape, _none, "gap"))
+_register(LayerType(
+    "Conv1d", "Convolution", "Slides learned filters along a sequence; each filter makes one output channel.",
+    _p(ParamSpec("filters", "int", 8, "Number of filters (output channels).", 1, 65_536),
+       ParamSpec("kernel", "int", 3, "Filter length.", 1, 1024),
+       ParamSpec("stride", "int", 1, "Step between filter positions.", 1, 1024),
+       ParamSpec("padding", "int", 0, "Zeros added at each end.", 0, 1024),
+       _bias(), _act("relu")),
+    1, 1, _conv1d_shape, _conv1d_count, "conv1d", activation_param="activation"))
+_register(LayerType(
+    "Reshape", "Core", "Rearranges the values into a new shape, e.g. 64 features into a 1×8×8 image.",
+    _p(ParamSpec("shape", "str", "1,-1",
+                 "Target shape without the batch: 1 to 3 numbers such as 1,8,8; one -1 takes what is left.",
+                 max_length=64)),
+    1, 1, _reshape_shape, _none, "reshape"))
 _register(LayerType(
     "Flatten", "Core", "Turns a C×H×W image into one long feature vector.",
     {}, 1, 1, _flatten_shape, _none, "flatten"))
@@ -264,10 +365,9 @@ def layer_type(name: str) -> LayerType | None:
 
 def layer_activation(type_name: str, params: dict[str, Any]) -> str | None:
     """The activation a layer applies, as shown on its block (None for layers without one)."""
-    if type_name in ("Dense", "Conv2d"):
-        return params.get("activation")
-    if type_name == "Activation":
-        return params.get("function")
+    ltype = LAYER_TYPES.get(type_name)
+    if ltype is not None and ltype.activation_param is not None:
+        return params.get(ltype.activation_param)
     if type_name == "Output":
         return OUTPUT_ACTIVATION.get(params.get("task", ""))
     return None

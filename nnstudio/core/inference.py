@@ -22,6 +22,9 @@ class Diagnostic:
     layer_id: str | None
     severity: Severity
     message: str
+    # True when the layer refuses what flows into it (its type's shape rule fails for these input shapes
+    # whatever its own settings): the problem belongs on the incoming connections as much as on the layer.
+    refused_input: bool = False
 
     def __str__(self) -> str:
         return self.message
@@ -48,6 +51,10 @@ class InferenceResult:
 
     def for_layer(self, layer_id: str) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.layer_id == layer_id]
+
+    def refuses_inputs(self, layer_id: str) -> bool:
+        """True when the layer's error comes from what flows into it rather than from its own settings."""
+        return any(d.refused_input for d in self.diagnostics if d.layer_id == layer_id)
 
 
 def _label(design: Design, layer_id: str) -> str:
@@ -131,7 +138,7 @@ def infer(design: Design) -> InferenceResult:
         try:
             shape = ltype.shape_rule(label, in_shapes, layer.params)  # type: ignore[arg-type]
         except ShapeProblem as exc:
-            diags.append(Diagnostic(lid, "error", str(exc)))
+            diags.append(Diagnostic(lid, "error", str(exc), refused_input=ltype.refuses_inputs(in_shapes)))
             result.shapes[lid] = None
             continue
         except (KeyError, TypeError, ValueError, ZeroDivisionError):

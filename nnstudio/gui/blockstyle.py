@@ -13,6 +13,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QGuiApplication
 from nnstudio.core.catalogue import ACTIVATION_TITLES, layer_activation
 from nnstudio.core.document import Layer
 
+from .layer_summaries import SUMMARIES
 from .theme import CanvasColours, canvas_colours
 
 
@@ -72,42 +73,14 @@ def make_block_style(colours: CanvasColours | None = None, base_font: QFont | No
 
 
 def layer_summary(layer: Layer) -> str:
-    """The key parameters of a layer in a few words, as its block shows them."""
-    p = layer.params
-    kind = layer.type
-    if kind == "Input":
-        if p.get("mode") == "image":
-            return f"image {p['channels']}×{p['height']}×{p['width']}"
-        return f"{p['features']} feature{'s' if p['features'] != 1 else ''}"
-    if kind == "Output":
-        return f"{p['task']}, {p['units']} unit{'s' if p['units'] != 1 else ''}"
-    if kind == "Dense":
-        return f"{p['units']} unit{'s' if p['units'] != 1 else ''}" + ("" if p.get("bias", True) else ", no bias")
-    if kind == "Conv2d":
-        k = p["kernel"]
-        text = f"{p['filters']} filters {k}×{k}"
-        if p["stride"] != 1:
-            text += f" /{p['stride']}"
-        if p["padding"]:
-            text += f" pad {p['padding']}"
-        return text
-    if kind in ("MaxPool2d", "AvgPool2d"):
-        k = p["kernel"]
-        text = f"window {k}×{k} /{p['stride']}"
-        return text + (f" pad {p['padding']}" if p["padding"] else "")
-    if kind == "Dropout":
-        return f"drop {p['rate']:g}"
-    if kind == "BatchNorm":
-        return f"momentum {p['momentum']:g}"
-    if kind == "Flatten":
-        return "to one vector"
-    if kind == "Add":
-        return "element-wise sum"
-    if kind == "Concatenate":
-        return "join inputs"
-    if kind == "Activation":
-        return "element-wise"
-    return ", ".join(f"{k} {v}" for k, v in p.items())
+    """The key parameters of a layer in a few words, as its block shows them (registered per type)."""
+    summary = SUMMARIES.get(layer.type)
+    try:
+        if summary is not None:
+            return summary(layer.params)
+    except (KeyError, TypeError, ValueError):  # a document assembled by hand may lack a parameter
+        pass
+    return ", ".join(f"{k} {v}" for k, v in layer.params.items())
 
 
 def activation_title(layer: Layer) -> str | None:

@@ -32,8 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core import Connection, DesignError, DesignEvent, InferenceResult, fmt_shape, layer_type
-from nnstudio.core.catalogue import ShapeProblem
+from nnstudio.core import Connection, DesignError, DesignEvent, InferenceResult, fmt_shape
 
 from .blockstyle import make_block_style
 from .canvas_items import BlockItem, ConnectionItem, DragLine, PortItem
@@ -150,7 +149,7 @@ class CanvasScene(QGraphicsScene):
             if layer is not None:
                 block.show_layer(layer, result.shapes.get(layer_id), by_layer.get(layer_id, []),
                                  result.params.get(layer_id))
-        refused = {lid: msgs for lid, msgs in by_layer.items() if _inputs_refused(design, result, lid)}
+        refused = {lid: msgs for lid, msgs in by_layer.items() if result.refuses_inputs(lid)}
         for conn, item in self.connection_items.items():
             shape = result.shapes.get(conn.source)
             label = fmt_shape(shape) if shape is not None else ""
@@ -431,25 +430,6 @@ class CanvasScene(QGraphicsScene):
             event.accept()
             return
         super().keyPressEvent(event)
-
-
-def _inputs_refused(design, result: InferenceResult, layer_id: str) -> bool:
-    """True when a layer's error comes from what flows into it rather than from its own settings:
-    its shape rule fails for these input shapes even with the layer type's default parameters."""
-    inputs = result.input_shapes.get(layer_id)
-    layer = design.layers.get(layer_id)
-    if not inputs or layer is None or result.shapes.get(layer_id) is not None:
-        return False
-    ltype = layer_type(layer.type)
-    if ltype is None:
-        return False
-    try:
-        ltype.shape_rule(layer.type, inputs, ltype.defaults())
-    except ShapeProblem:
-        return True
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        return False
-    return False
 
 
 def _design_files(mime) -> list[Path]:

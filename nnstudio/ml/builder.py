@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from nnstudio.core.catalogue import OUTPUT_ACTIVATION, Shape
+from nnstudio.core.catalogue import OUTPUT_ACTIVATION, Shape, reshape_target
 from nnstudio.core.document import Design
 from nnstudio.core.errors import DesignError
 from nnstudio.core.inference import InferenceResult, infer
+from nnstudio.core.registry import LayerRegistry
 
 ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda x: x,
@@ -117,36 +118,121 @@ class DesignModule(nn.Module):
         return OUTPUT_ACTIVATION[self.task]
 
 
+# ---- the torch module of each layer type (the `ml` entry of the layer-type registry) ----------------------
+
+ModuleBuilder = Callable[[dict, list[Shape]], tuple[nn.Module, "str | None"]]
+BUILDERS: LayerRegistry[ModuleBuilder] = LayerRegistry("the torch module builder")
+# Modules whose `weight` is a learned weight matrix/filter bank: initialised by `initialize` and the only
+# ones L1 / L2 regularisation act on.
+WEIGHTED_MODULES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+class Reshape(nn.Module):
+    """Rearranges each sample's values into `shape` (the batch dimension stays)."""
+
+    def __init__(self, shape: Shape) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return "×".join(str(d) for d in self.shape)
+
+
+class GlobalAvgPool2d(nn.Module):
+    """The mean of each channel over height and width: (batch, C, H, W) → (batch, C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+
+@BUILDERS.register("Dense")
+def _dense(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return nn.Linear(ins[0][0], p["units"], bias=p["bias"]), p["activation"]
+
+
+@BUILDERS.register("Output")
+def _output(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return nn.Linear(ins[0][0], p["units"], bias=p["bias"]), None
+
+
+@BUILDERS.register("Conv2d")
+def _conv2d(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    conv = nn.Conv2d(ins[0][0], p["filters"], p["kernel"], stride=p["stride"], padding=p["padding"],
+                     bias=p["bias"])
+    return conv, p["activation"]
+
+
+@BUILDERS.register("Conv1d")
+def _conv1d(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    conv = nn.Conv1d(ins[0][0], p["filters"], p["kernel"], stride=p["stride"], padding=p["padding"],
+                     bias=p["bias"])
+    return conv, p["activation"]
+
+
+@BUILDERS.register("MaxPool2d")
+def _maxpool(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return nn.MaxPool2d(p["kernel"], stride=p["stride"], padding=p["padding"]), None
+
+
+@BUILDERS.register("AvgPool2d")
+def _avgpool(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return nn.AvgPool2d(p["kernel"], stride=p["stride"], padding=p["padding"]), None
+
+
+@BUILDERS.register("GlobalAvgPool2d")
+def _global_avgpool(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return GlobalAvgPool2d(), None
+
+
+@BUILDERS.register("Reshape")
+def _reshape(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return Reshape(reshape_target(ins[0], p["shape"])), None
+
+
+@BUILDERS.register("Flatten")
+def _flatten(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return nn.Flatten(), None
+
+
+@BUILDERS.register("Dropout")
+def _dropout(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return nn.Dropout(p["rate"]), None
+
+
+@BUILDERS.register("BatchNorm")
+def _batchnorm(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d  # BatchNorm1d takes (N, C) and (N, C, L)
+    return cls(ins[0][0], momentum=p["momentum"]), None
+
+
+@BUILDERS.register("Activation")
+def _activation(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return Activation(p["function"]), None
+
+
+@BUILDERS.register("Add")
+def _add(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return Add(), None
+
+
+@BUILDERS.register("Concatenate")
+def _concatenate(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return Concatenate(), None
+
+
+@BUILDERS.register("Input")
+def _input(p: dict, ins: list[Shape]) -> tuple[nn.Module, str | None]:
+    return Identity(), None
+
+
 def _make_module(layer_type: str, params: dict, in_shapes: list[Shape]) -> tuple[nn.Module, str | None]:
-    first = in_shapes[0] if in_shapes else ()
-    if layer_type == "Dense":
-        return nn.Linear(first[0], params["units"], bias=params["bias"]), params["activation"]
-    if layer_type == "Output":
-        return nn.Linear(first[0], params["units"], bias=params["bias"]), None
-    if layer_type == "Conv2d":
-        conv = nn.Conv2d(first[0], params["filters"], params["kernel"], stride=params["stride"],
-                         padding=params["padding"], bias=params["bias"])
-        return conv, params["activation"]
-    if layer_type == "MaxPool2d":
-        return nn.MaxPool2d(params["kernel"], stride=params["stride"], padding=params["padding"]), None
-    if layer_type == "AvgPool2d":
-        return nn.AvgPool2d(params["kernel"], stride=params["stride"], padding=params["padding"]), None
-    if layer_type == "Flatten":
-        return nn.Flatten(), None
-    if layer_type == "Dropout":
-        return nn.Dropout(params["rate"]), None
-    if layer_type == "BatchNorm":
-        cls = nn.BatchNorm2d if len(first) == 3 else nn.BatchNorm1d
-        return cls(first[0], momentum=params["momentum"]), None
-    if layer_type == "Activation":
-        return Activation(params["function"]), None
-    if layer_type == "Add":
-        return Add(), None
-    if layer_type == "Concatenate":
-        return Concatenate(), None
-    if layer_type == "Input":
-        return Identity(), None
-    raise DesignError(f"the model builder does not know layer type {layer_type!r}")  # pragma: no cover
+    make = BUILDERS.get(layer_type)
+    if make is None:
+        raise DesignError(f"the model builder does not know layer type {layer_type!r}")
+    return make(params, in_shapes)
 
 
 def contributing_layers(design: Design) -> set[str]:
@@ -200,7 +286,7 @@ def initialize(model: nn.Module, scheme: str, generator: torch.Generator | None 
     if scheme == "pytorch":
         return
     for module in model.modules():
-        if not isinstance(module, (nn.Linear, nn.Conv2d)):
+        if not isinstance(module, WEIGHTED_MODULES):
             continue
         w = module.weight
         if scheme == "playground":

@@ -34,25 +34,13 @@ from nnstudio.core.settings import (
     TrainingConfig,
 )
 from nnstudio.ml.builder import contributing_layers
+from nnstudio.ml.codegen_layers import CODE_WRITERS, Node, code_float, code_int
 
 # Names `forward` itself uses: a layer (and so a local variable) may never be called one of these.
 _FORWARD_NAMES = frozenset({"x", "self", "torch", "nn", "F"})
 # Module-level names of model.py that the class must not shadow.
 _MODULE_NAMES = frozenset({"DESIGN_NAME", "DESCRIPTION", "TASK", "INPUT_SHAPE", "load_model", "annotations"})
 _MAX_CLASS_NAME = 60
-
-# Activation name → how it reads in hand-written PyTorch; `{}` is the argument.
-ACTIVATION_CODE: dict[str, str] = {
-    "identity": "{}",
-    "relu": "torch.relu({})",
-    "leaky_relu": "F.leaky_relu({}, 0.01)",
-    "elu": "F.elu({})",
-    "gelu": "F.gelu({})",
-    "tanh": "torch.tanh({})",
-    "sigmoid": "torch.sigmoid({})",
-    "softplus": "F.softplus({})",
-    "sine": "torch.sin({})",
-}
 
 _OUTPUT_NOTES = {
     "binary": "logits: torch.sigmoid gives the probability of class 1",
@@ -63,16 +51,7 @@ _OUTPUT_NOTES = {
 
 # ---- checked pieces of code ------------------------------------------------------------------------------
 
-def _int(value: Any, what: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ExportError(f"{what} must be a whole number, not {value!r:.40}")
-    return str(int(value))
-
-
-def _float(value: Any, what: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise ExportError(f"{what} must be a finite number, not {value!r:.40}")
-    return repr(float(value))
+_int, _float = code_int, code_float
 
 
 def _literal(value: Any) -> str:
@@ -133,18 +112,6 @@ def check_generated(source: str, filename: str) -> str:
 # ---- the network as a plan ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Node:
-    """One contributing layer in execution order, with everything the code needs."""
-
-    name: str
-    type: str
-    params: dict[str, Any]
-    inputs: tuple[str, ...]
-    in_shapes: tuple[Shape, ...]
-    shape: Shape
-
-
-@dataclass(frozen=True)
 class Plan:
     nodes: tuple[Node, ...]
     task: str
@@ -182,7 +149,8 @@ def plan_design(design: Design) -> Plan:
         if hasattr(nn.Module, layer.name) or layer.name == "predict":
             raise ExportError(f"layer name '{layer.name}' clashes with a PyTorch attribute: rename the layer")
         shape = inference.shapes[lid]
-        assert shape is not None  # no errors, so every contributing layer has a shape
+        if shape is None:  # cannot happen without an error above; refuse rather than write broken code
+            raise ExportError(f"the design cannot be exported: layer '{layer.name}' has no shape")
         nodes.append(Node(layer.name, layer.type, dict(layer.params),
                           tuple(design.layers[s].name for s in design.inputs_of(lid)),
                           tuple(inference.input_shapes.get(lid, [])), shape))
@@ -196,41 +164,11 @@ def plan_design(design: Design) -> Plan:
 # ---- model.py ----------------------------------------------------------------------------------------------
 
 def _module_code(node: Node) -> str | None:
-    """The constructor of a layer's module; None for layers written as plain functions in `forward`."""
-    p, where = node.params, f"layer '{node.name}'"
-    bias = "" if p.get("bias", True) is True else ", bias=False"
-    if node.type in ("Dense", "Output"):
-        return f"nn.Linear({_int(node.in_shapes[0][0], where)}, {_int(p['units'], where)}{bias})"
-    if node.type == "Conv2d":
-        parts = [_int(node.in_shapes[0][0], where), _int(p["filters"], where),
-                 f"kernel_size={_int(p['kernel'], where)}"]
-        if p["stride"] != 1:
-            parts.append(f"stride={_int(p['stride'], where)}")
-        if p["padding"] != 0:
-            parts.append(f"padding={_int(p['padding'], where)}")
-        return f"nn.Conv2d({', '.join(parts)}{bias})"
-    if node.type in ("MaxPool2d", "AvgPool2d"):
-        parts = [_int(p["kernel"], where)]
-        if p["stride"] != p["kernel"]:
-            parts.append(f"stride={_int(p['stride'], where)}")
-        if p["padding"] != 0:
-            parts.append(f"padding={_int(p['padding'], where)}")
-        return f"nn.{node.type}({', '.join(parts)})"
-    if node.type == "Dropout":
-        return f"nn.Dropout({_float(p['rate'], where)})"
-    if node.type == "BatchNorm":
-        kind = "BatchNorm2d" if len(node.in_shapes[0]) == 3 else "BatchNorm1d"
-        momentum = "" if p["momentum"] == 0.1 else f", momentum={_float(p['momentum'], where)}"
-        return f"nn.{kind}({_int(node.in_shapes[0][0], where)}{momentum})"
-    if node.type in ("Input", "Flatten", "Activation", "Add", "Concatenate"):
-        return None
-    raise ExportError(f"layer '{node.name}' has type {node.type!r:.40}, which the code generator does not know")
-
-
-def _activation(name: Any, argument: str, where: str) -> str:
-    if name not in ACTIVATION_CODE:
-        raise ExportError(f"{where} uses an unknown activation {name!r:.40}")
-    return ACTIVATION_CODE[name].format(argument)
+    """The constructor of a layer's module; None for layers written as plain expressions in `forward`."""
+    writer = CODE_WRITERS.get(node.type)
+    if writer is None:
+        raise ExportError(f"layer '{node.name}' has type {node.type!r:.40}, which the code generator does not know")
+    return writer.module(node)
 
 
 def _forward_lines(plan: Plan) -> list[str]:
@@ -238,7 +176,7 @@ def _forward_lines(plan: Plan) -> list[str]:
     name as a variable, so branches and skip connections read like a person wrote them."""
     nodes = plan.nodes
     position = {n.name: i for i, n in enumerate(nodes)}
-    kind = {n.name: n.type for n in nodes}
+    merges = {n.name: CODE_WRITERS[n.type].merges for n in nodes}
     consumers: dict[str, list[str]] = {n.name: [] for n in nodes}
     for n in nodes:
         for source in n.inputs:
@@ -247,7 +185,7 @@ def _forward_lines(plan: Plan) -> list[str]:
     def flows_in_x(name: str) -> bool:
         users = consumers[name]
         return (len(users) == 1 and position[users[0]] == position[name] + 1
-                and kind[users[0]] not in ("Add", "Concatenate"))
+                and not merges[users[0]])
 
     variable = {n.name: ("x" if flows_in_x(n.name) else n.name) for n in nodes}
     lines = []
@@ -255,20 +193,8 @@ def _forward_lines(plan: Plan) -> list[str]:
     if variable[first.name] != "x":
         lines.append(f"{first.name} = x")
     for node in nodes[1:]:
-        where = f"layer '{node.name}'"
         args = [variable[s] for s in node.inputs]
-        if node.type in ("Dense", "Conv2d"):
-            expr = _activation(node.params["activation"], f"self.{node.name}({args[0]})", where)
-        elif node.type == "Activation":
-            expr = _activation(node.params["function"], args[0], where)
-        elif node.type == "Flatten":
-            expr = f"torch.flatten({args[0]}, 1)"
-        elif node.type == "Add":
-            expr = " + ".join(args)
-        elif node.type == "Concatenate":
-            expr = f"torch.cat([{', '.join(args)}], dim=1)"
-        else:  # Output, pools, Dropout, BatchNorm: the module does the work
-            expr = f"self.{node.name}({args[0]})"
+        expr = CODE_WRITERS[node.type].forward(node, args)
         if node.type == "Output":
             lines.append(f"return {expr}  # {_OUTPUT_NOTES[plan.task]}")
         elif expr != variable[node.name]:  # a linear Activation on x would read `x = x`

@@ -19,6 +19,7 @@ from torch import nn
 
 from nnstudio.core.errors import TrainingError
 from nnstudio.core.settings import TrainingConfig
+from nnstudio.ml.builder import WEIGHTED_MODULES
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -79,7 +80,7 @@ def split_parameters(model: nn.Module) -> ParameterSplit:
         for name, p in module.named_parameters(recurse=False):
             if not p.requires_grad:
                 continue
-            is_weight = name == "weight" and isinstance(module, (nn.Linear, nn.Conv2d))
+            is_weight = name == "weight" and isinstance(module, WEIGHTED_MODULES)
             (weights if is_weight else others).append(p)
     return ParameterSplit(weights, others)
 

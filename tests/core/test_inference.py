@@ -136,3 +136,48 @@ def test_activations_shown_on_blocks():
     assert layer_activation("Dense", {"activation": "relu"}) == "relu"
     assert layer_activation("Flatten", {}) is None
     assert "softmax" not in ACTIVATIONS
+
+
+# ---- the registry's newer types and the refused-input diagnostic ----------------------------------------
+
+def test_sequence_layers_infer_and_explain_their_shapes():
+    d, ls = build(("Input", {"features": 12}), ("Reshape", {"shape": "3,-1"}),
+                  ("Conv1d", {"filters": 5, "kernel": 3, "stride": 2, "padding": 1}), ("Flatten", {}),
+                  ("Output", {}))
+    r = infer(d)
+    assert r.ok, messages(r)
+    assert r.shapes[ls[1].id] == (3, 4) and r.shapes[ls[2].id] == (5, 2)
+    assert r.params[ls[2].id] == 3 * 5 * 3 + 5
+
+
+def test_global_average_pooling_keeps_one_value_per_channel():
+    d, ls = build(("Input", {"mode": "image", "channels": 3, "height": 5, "width": 4}), ("GlobalAvgPool2d", {}),
+                  ("Output", {}))
+    r = infer(d)
+    assert r.shapes[ls[1].id] == (3,) and r.params[ls[1].id] == 0
+
+
+def test_a_layer_that_refuses_its_input_says_so_in_its_diagnostic():
+    d, ls = build(("Input", {"features": 12}), ("Conv1d", {}), ("Output", {}))
+    r = infer(d)
+    (diag,) = r.for_layer(ls[1].id)
+    assert "needs a sequence" in diag.message and "add a Reshape before it" in diag.message
+    assert diag.refused_input and r.refuses_inputs(ls[1].id)
+
+
+@pytest.mark.parametrize(("shape", "words"), [("5,-1", "not a multiple of 5"), ("2,2", "holds 4"),
+                                              ("a,b", "whole numbers"), ("1,-1,-1", "positive"),
+                                              ("1,2,3,4", "1 to 3")])
+def test_a_reshape_that_cannot_fit_blames_its_own_settings(shape, words):
+    d, ls = build(("Input", {"features": 12}), ("Reshape", {"shape": shape}), ("Output", {}))
+    r = infer(d)
+    (diag,) = r.for_layer(ls[1].id)
+    assert words in diag.message and diag.message.startswith("Reshape '")
+    assert not diag.refused_input and not r.refuses_inputs(ls[1].id)
+
+
+def test_a_kernel_too_large_for_the_settings_is_not_an_input_refusal():
+    d, ls = build(("Input", {"mode": "image", "channels": 1, "height": 4, "width": 4}), ("Conv2d", {"kernel": 9}),
+                  ("Flatten", {}), ("Output", {}))
+    (diag,) = infer(d).for_layer(ls[1].id)
+    assert "larger than" in diag.message and not diag.refused_input

@@ -72,6 +72,23 @@ def image_everything() -> Design:
     return d
 
 
+def sequence_everything() -> Design:
+    """The registry's newer types: Reshape (vector → sequence, sequence → image), Conv1d (stride, padding,
+    no bias), BatchNorm over a sequence, GlobalAvgPool2d, and a multi-class Output."""
+    d = Design("Sequence everything")
+    inp = d.add_layer("Input", "inp", {"features": 24})
+    seq = d.add_layer("Reshape", "to_sequence", {"shape": "2,-1"})
+    conv_a = d.add_layer("Conv1d", "conv_a", {"filters": 4, "kernel": 3, "padding": 1, "activation": "gelu"})
+    conv_b = d.add_layer("Conv1d", "conv_b", {"filters": 4, "kernel": 2, "stride": 2, "bias": False,
+                                              "activation": "tanh"})
+    bn = d.add_layer("BatchNorm", "bn_seq")
+    img = d.add_layer("Reshape", "to_image", {"shape": "4×2×3"})
+    gap = d.add_layer("GlobalAvgPool2d", "gap")
+    out = d.add_layer("Output", "out", {"task": "multiclass", "units": 3})
+    chain(d, inp, seq, conv_a, conv_b, bn, img, gap, out)
+    return d
+
+
 def input_to_output() -> Design:
     """The smallest network: a linear regression with two targets and no bias."""
     d = Design("linear regression")
@@ -97,6 +114,7 @@ def circle(name: str = "Playground circle") -> Design:
 BUILT: dict[str, Callable[[], Design]] = {
     "vector-everything": vector_everything,
     "image-everything": image_everything,
+    "sequence-everything": sequence_everything,
     "input-to-output": input_to_output,
     "circle": circle,
 }
