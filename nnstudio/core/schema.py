@@ -27,6 +27,7 @@ class ParamSpec:
     label: str = ""
     log_scale: bool = False  # a hint for editors: learning rates are edited on a log scale
     max_length: int = 4096
+    live: bool = False  # a training setting that reaches a running trainer at once (core.live)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

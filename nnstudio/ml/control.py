@@ -12,14 +12,13 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from nnstudio.core.errors import ParameterError
-from nnstudio.core.settings import TRAINING_FIELDS
+from nnstudio.core.live import LIVE_FIELDS, check_live_changes
 
 State = Literal["idle", "running", "paused", "stopped"]
 StateListener = Callable[[str], None]
 
-# Hyper-parameters that may change while training runs (the training panel's live controls).
-LIVE_HYPERPARAMETERS = ("learning_rate", "momentum", "regularization_rate", "grad_clip")
+# Hyper-parameters that may change while training runs: those marked `live` in TRAINING_FIELDS.
+LIVE_HYPERPARAMETERS = LIVE_FIELDS
 
 
 class TrainingControl:
@@ -115,12 +114,7 @@ class TrainingControl:
         """Change live hyper-parameters (learning_rate, momentum, regularization_rate, grad_clip); the
         trainer applies them to its optimizer between two steps. Values are checked here, in the
         caller's thread, against the same ranges the training panel uses (ParameterError if wrong)."""
-        checked: dict[str, float] = {}
-        for key, value in values.items():
-            if key not in LIVE_HYPERPARAMETERS:
-                raise ParameterError(f"{key}: cannot be changed while training (live settings: "
-                                     f"{', '.join(LIVE_HYPERPARAMETERS)})")
-            checked[key] = TRAINING_FIELDS[key].check(value, "")
+        checked = check_live_changes(values)
         if not checked:
             return
         with self._lock:

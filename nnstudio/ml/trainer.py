@@ -33,6 +33,7 @@ import torch
 
 from nnstudio.core.document import Design
 from nnstudio.core.errors import DataError, NNStudioError, TrainingError
+from nnstudio.core.live import LIVE_FIELDS, LiveHyperparameters
 from nnstudio.core.settings import TrainingConfig
 
 from .builder import DesignModule, build_model, initialize
@@ -233,11 +234,9 @@ class Trainer:
         self.graph_mode = "eager"  # "eager" or "cuda_graph": what the last fit ran
         self.graph_fallback: str | None = None  # why the step was not (or no longer) captured
         self._epoch_rng: torch.Tensor | None = None  # generator state at the start of the epoch in progress
-        self._base_lr = self.config.learning_rate
-        self._momentum = self.config.momentum
-        self._reg_rate = self.config.regularization_rate
-        self._grad_clip = self.config.grad_clip
-        self._lr = self._base_lr
+        # The live hyper-parameters as one value; `_lr` is the scheduled rate the optimizer uses now.
+        self.live = LiveHyperparameters.from_config(self.config)
+        self._lr = self.live.learning_rate
         self._graph: GraphStep | None = None
         self._capture_failure: str | None = None
         self._resume_optimizer: dict[str, Any] | None = None
@@ -289,7 +288,7 @@ class Trainer:
         self._gather_per_epoch = self.x_train.numel() * 4 <= EPOCH_GATHER_BYTES
 
     def _make_optimizer(self, for_graph: bool) -> torch.optim.Optimizer:
-        config = self.config.with_changes(momentum=self._momentum, regularization_rate=self._reg_rate)
+        config = self.config.with_changes(**self.live.to_dict())
         optimizer = make_optimizer(config, self.model, learning_rate=self._lr, device=self.device,
                                    for_graph=for_graph)
         if self._resume_optimizer is not None:
@@ -319,12 +318,9 @@ class Trainer:
         self.batch = int(training.get("batch", 0))
         self.step = int(training.get("step", 0))
         self.samples_seen = int(training.get("samples_seen", 0))
-        live = training.get("hyperparameters", {})
-        self._base_lr = float(live.get("learning_rate", self._base_lr))
-        self._momentum = float(live.get("momentum", self._momentum))
-        self._reg_rate = float(live.get("regularization_rate", self._reg_rate))
-        self._grad_clip = float(live.get("grad_clip", self._grad_clip))
-        self._lr = self._base_lr * schedule_factor(self.config, self.epoch)
+        saved = training.get("hyperparameters", {})
+        self.live = self.live.with_changes({k: float(v) for k, v in saved.items() if k in LIVE_FIELDS})
+        self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
         self.history.extend(training.get("history", []))
         if "generator" in rng:
             self.generator.set_state(rng["generator"])
@@ -356,8 +352,7 @@ class Trainer:
             "epoch": self.epoch, "batch": self.batch, "step": self.step, "samples_seen": self.samples_seen,
             "optimizer": self.config.optimizer, "seed": self.config.seed, "device": str(self.device),
             "graph_mode": self.graph_mode,
-            "hyperparameters": {"learning_rate": self._base_lr, "momentum": self._momentum,
-                                "regularization_rate": self._reg_rate, "grad_clip": self._grad_clip},
+            "hyperparameters": self.live.to_dict(),
             "history": list(self.history)[-CHECKPOINT_HISTORY_TAIL:],
         }
 
@@ -543,7 +538,7 @@ class Trainer:
         cbs = self._cbs
         epoch_number = self.epoch + 1
         if self.batch == 0:
-            self._lr = self._base_lr * schedule_factor(self.config, self.epoch)
+            self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
             set_learning_rate(self.optimizer, self._lr)
             self._epoch_rng = self.generator.get_state()
             perm = torch.randperm(self.n_train, generator=self.generator)
@@ -618,11 +613,12 @@ class Trainer:
         self.collector.defer(out, yb, loss)
 
     def _adjust_gradients(self) -> None:
-        if self.config.regularization == "l1" and self._reg_rate > 0:
+        rate = self.live.regularization_rate
+        if self.config.regularization == "l1" and rate > 0:
             weights = [p for p in self._split.weights if p.grad is not None]
-            torch._foreach_add_([p.grad for p in weights], torch._foreach_sign(weights), alpha=self._reg_rate)
-        if self._grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self._params, self._grad_clip, foreach=True)
+            torch._foreach_add_([p.grad for p in weights], torch._foreach_sign(weights), alpha=rate)
+        if self.live.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self._params, self.live.grad_clip, foreach=True)
 
     def _graph_batches(self, perm: torch.Tensor) -> None:
         bs = self.batch_size
@@ -688,22 +684,19 @@ class Trainer:
         """Apply live changes between two steps. A tensor learning rate is updated in place; anything a
         captured graph holds as a constant makes it capture again."""
         recapture = False
+        before, self.live = self.live, self.live.with_changes(changes)
         if "learning_rate" in changes:
-            self._base_lr = changes["learning_rate"]
-            self._lr = self._base_lr * schedule_factor(self.config, self.epoch)
+            self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
             set_learning_rate(self.optimizer, self._lr)
             recapture |= not isinstance(self.optimizer.param_groups[0]["lr"], torch.Tensor)
         if "momentum" in changes:
-            self._momentum = changes["momentum"]
-            recapture |= set_momentum(self.optimizer, self.config.optimizer, self._momentum)
+            recapture |= set_momentum(self.optimizer, self.config.optimizer, self.live.momentum)
         if "regularization_rate" in changes:
-            self._reg_rate = changes["regularization_rate"]
             if self.config.regularization == "l2":
-                set_weight_decay(self.optimizer, self._reg_rate)
+                set_weight_decay(self.optimizer, self.live.regularization_rate)
             recapture |= self.config.regularization != "none"
         if "grad_clip" in changes:
-            recapture |= (self._grad_clip > 0) != (changes["grad_clip"] > 0) or self._grad_clip != changes["grad_clip"]
-            self._grad_clip = changes["grad_clip"]
+            recapture |= before.grad_clip != self.live.grad_clip
         if recapture and self._graph is not None:
             self._graph.invalidate()
 

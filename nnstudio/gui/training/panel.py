@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core import DesignEvent
 from nnstudio.core.catalogue import TASK_LOSS
+from nnstudio.core.live import LIVE_FIELDS  # settings a running trainer takes at once
 from nnstudio.core.settings import (
     BUILTIN_DATASETS,
     DATASET_FIELDS,
@@ -63,8 +64,6 @@ DATASET_TITLES = {
 FEATURE_TITLES = {"x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",
                   "sin(x2)": "sin(X₂)"}
 REGRESSION_LOSS_TITLES = {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber loss"}
-# Settings that reach a running trainer at once (TrainingControl.set_hyperparameters).
-LIVE_FIELDS = ("learning_rate", "momentum", "regularization_rate", "grad_clip")
 _FORM_FIELDS = tuple(k for k in TRAINING_FIELDS if k != "device")
 _PREVIEW_DELAY_MS = 150
 
