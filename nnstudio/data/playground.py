@@ -103,7 +103,8 @@ GENERATORS: dict[str, PlaygroundGenerator] = {
     "reg-plane": make_reg_plane,
     "reg-gauss": make_reg_gauss,
 }
-assert tuple(GENERATORS) == PLAYGROUND_DATASETS
+if tuple(GENERATORS) != PLAYGROUND_DATASETS:  # pragma: no cover - a check that must run even under -O
+    raise ImportError("nnstudio.data.playground: GENERATORS does not follow core.settings.PLAYGROUND_DATASETS")
 
 
 def generate_playground(
@@ -128,7 +129,8 @@ _FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "sin(x1)": lambda x, y: np.sin(x),
     "sin(x2)": lambda x, y: np.sin(y),
 }
-assert tuple(_FEATURES) == PLAYGROUND_FEATURES
+if tuple(_FEATURES) != PLAYGROUND_FEATURES:  # pragma: no cover - a check that must run even under -O
+    raise ImportError("nnstudio.data.playground: _FEATURES does not follow core.settings.PLAYGROUND_FEATURES")
 
 
 def ordered_features(names: Iterable[str]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from nnstudio.core.document import Design
 from nnstudio.core.errors import DesignError
 from nnstudio.core.inference import InferenceResult, infer
 from nnstudio.core.registry import LayerRegistry
+from nnstudio.core.settings import INITIALIZATIONS
 
 ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda x: x,
@@ -279,29 +280,35 @@ def build_model(design: Design, inference: InferenceResult | None = None) -> Des
     return model
 
 
-@torch.no_grad()
 def initialize(model: nn.Module, scheme: str, generator: torch.Generator | None = None) -> None:
     """Re-initialise weights: 'pytorch' keeps torch's defaults; 'playground' is TensorFlow Playground's
     U(−0.5, 0.5) weights with biases 0.1; 'xavier' and 'kaiming' are the usual uniform variants."""
+    if scheme not in INITIALIZATIONS:
+        raise DesignError(f"unknown initialisation {scheme!r}")
+    init_weights(model, scheme, generator)
+
+
+@torch.no_grad()
+def init_weights(model: nn.Module, scheme: str, generator: torch.Generator | None = None) -> None:
+    """'playground': U(-0.5, 0.5) weights and biases 0.1; 'xavier' / 'kaiming': uniform; 'pytorch': as built.
+    (Generated train.py files hold a copy of this function's source, so it is written in plain torch.)"""
     if scheme == "pytorch":
         return
     for module in model.modules():
         if not isinstance(module, WEIGHTED_MODULES):
             continue
-        w = module.weight
+        weight = module.weight
         if scheme == "playground":
-            w.uniform_(-0.5, 0.5, generator=generator)
+            weight.uniform_(-0.5, 0.5, generator=generator)
             if module.bias is not None:
                 module.bias.fill_(0.1)
             continue
-        fan_out, fan_in = w.shape[0], w[0].numel()
-        receptive = w[0, 0].numel() if w.dim() > 2 else 1
+        fan_out, fan_in = weight.shape[0], weight[0].numel()
+        receptive = weight[0, 0].numel() if weight.dim() > 2 else 1
         if scheme == "xavier":
             bound = math.sqrt(6.0 / (fan_in + fan_out * receptive))
-        elif scheme == "kaiming":
+        else:  # kaiming
             bound = math.sqrt(6.0 / fan_in)
-        else:
-            raise DesignError(f"unknown initialisation {scheme!r}")
-        w.uniform_(-bound, bound, generator=generator)
+        weight.uniform_(-bound, bound, generator=generator)
         if module.bias is not None:
             module.bias.zero_()
