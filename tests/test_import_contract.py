@@ -27,3 +27,17 @@ def test_package_does_not_import_forbidden(package: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"{package} imported {out.stdout.strip()}"
+
+
+def test_the_import_linter_contracts_hold() -> None:
+    """pyproject.toml's [tool.importlinter] contracts (layers, no torch/Qt below ml/gui, no cycles), as CI runs them."""
+    pytest.importorskip("importlinter")
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}  # this checkout's nnstudio, whatever is installed
+    out = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
+                          "lint_imports_command()"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "broken" not in out.stdout.lower().replace("0 broken", "")

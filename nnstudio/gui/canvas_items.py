@@ -7,7 +7,7 @@ updates and removes items as the document's events arrive.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -29,8 +29,16 @@ from nnstudio.core.document import Layer
 from .blockstyle import BlockStyle, activation_title, format_params, layer_summary
 from .theme import group_colour, mix
 
-if TYPE_CHECKING:
-    from .canvas import CanvasScene
+
+class ConnectionHost(Protocol):
+    """What a port needs from the scene it sits in (the CanvasScene) to draw a new connection."""
+
+    def begin_connection(self, layer_id: str, from_output: bool = True) -> None: ...
+
+    def update_connection(self, scene_pos: QPointF) -> str | None: ...
+
+    def finish_connection(self, scene_pos: QPointF) -> bool: ...
+
 
 BLOCK_Z = 10.0
 CONNECTION_Z = 0.0
@@ -148,7 +156,7 @@ class BlockItem(QGraphicsItem):
         self.setPos(*layer.position)
         self.show_layer(layer, None, [], 0)
 
-    def canvas(self) -> CanvasScene:
+    def canvas(self) -> ConnectionHost:
         return self.scene()  # type: ignore[return-value]
 
     # ---- geometry --------------------------------------------------------------------------------

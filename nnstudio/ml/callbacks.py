@@ -8,11 +8,39 @@ training early by raising `CancelTraining`; `on_fit_end` still runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from nnstudio.core.document import Design
+
     from .telemetry import Telemetry
-    from .trainer import Trainer
+
+
+class TrainerView(Protocol):
+    """What a callback reads from the trainer that runs it (`nnstudio.ml.trainer.Trainer`); typed here so
+    this module need not import the trainer, which imports it."""
+
+    design: Design
+    model: torch.nn.Module
+    device: torch.device
+    task: str
+    epoch: int
+    step: int
+    n_train: int
+    graph_mode: str
+    last_telemetry: Telemetry | None
+
+    @property
+    def batches_per_epoch(self) -> int: ...
+
+    def training_state(self) -> dict[str, Any]: ...
+
+    def rng_state(self) -> dict[str, torch.Tensor]: ...
+
+    def save_checkpoint(self, path: str | Path) -> None: ...
 
 HOOKS = (
     "on_fit_start", "on_fit_end", "on_epoch_start", "on_epoch_end", "on_batch_start", "on_batch_end",
@@ -33,7 +61,7 @@ class Callback:
     so a GUI callback can hand it to another thread as it is.
     """
 
-    trainer: Trainer | None = None
+    trainer: TrainerView | None = None
 
     def on_fit_start(self) -> None: ...
     def on_fit_end(self) -> None: ...
@@ -75,7 +103,7 @@ class CallbackList:
             hook: [getattr(cb, hook) for cb in self.callbacks if cb.overrides(hook)] for hook in HOOKS
         }
 
-    def attach(self, trainer: Trainer) -> None:
+    def attach(self, trainer: TrainerView) -> None:
         for cb in self.callbacks:
             cb.trainer = trainer
 

@@ -71,7 +71,7 @@ def test_double_click_in_palette_adds_after_selection_and_connects(window):
 def test_palette_search_filters_by_name_and_description(window):
     palette = window.layer_palette
     palette.search.setText("pool")
-    assert set(palette.visible_types()) == {"MaxPool2d", "AvgPool2d"}
+    assert set(palette.visible_types()) == {"MaxPool2d", "AvgPool2d", "GlobalAvgPool2d"}
     palette.search.setText("overfitting")
     assert palette.visible_types() == ["Dropout"]
     palette.search.clear()
@@ -377,3 +377,10 @@ def test_a_click_without_moving_records_no_move(window, qtbot):
     assert window.scene.selected_layer_ids() == [dense1]
     assert window.undo_stack.count() == count
     assert design.layers[dense1].position == (243.5, 7.25)
+
+
+def test_the_registrys_new_layer_types_are_in_the_palette(window):
+    palette = window.layer_palette
+    for type_name in ("Reshape", "GlobalAvgPool2d", "Conv1d"):
+        assert palette.item_for(type_name) is not None
+        assert palette.mime_for(type_name) is not None

@@ -14,9 +14,7 @@ trainer works on its own copy of the design, so nothing it holds changes under i
 
 from __future__ import annotations
 
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +36,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core import DesignEvent, NNStudioError
 
 from . import gcguard
+from .background import BackgroundWorker
 from .neuron_maps import NeuronMapOverlay
 from .pacing import PaintClock
 from .panel import LIVE_FIELDS, TrainingPanel, format_duration
@@ -69,34 +68,6 @@ PLOT_DOCKS = (  # view key, title, dock object name
 CHECKPOINT_SUFFIX = ".safetensors"
 CHECKPOINT_FILTER = "NN Studio checkpoints (*.safetensors);;All files (*)"
 ACTIVE_PHASES = ("starting", "running", "paused", "stopping")
-
-
-class _BackgroundTask(QObject):
-    """Runs a function on a Python thread (exports can take seconds) and reports back on the GUI thread."""
-
-    done = Signal(object, object)  # result, error (an exception) — exactly one is not None
-
-    def __init__(self, fn: Callable[[], Any], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.fn = fn
-        self.thread = threading.Thread(target=self._run, name="nnstudio-export", daemon=False)
-
-    def start(self) -> None:
-        gcguard.hold()
-        self.thread.start()
-
-    def _run(self) -> None:
-        result = error = None
-        try:
-            result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - reported in the window
-            error = exc
-            if not isinstance(exc, (NNStudioError, OSError)):
-                traceback.print_exc()
-        try:
-            self.done.emit(result, error)
-        except RuntimeError:  # the window is gone
-            pass
 
 
 class TrainingController(QObject):
@@ -132,7 +103,7 @@ class TrainingController(QObject):
         self._last_turn = 0.0
         self._turn_cost = 0.0  # seconds the last drawing turn (and the paints after it) took
         self._due: list[str] = []  # parts still to draw with the newest data
-        self._tasks: list[_BackgroundTask] = []
+        self._tasks: list[BackgroundWorker] = []
         self._visible: set[str] = set()
         self._after_paint_scheduled = False
 
@@ -890,13 +861,15 @@ class TrainingController(QObject):
 
             return export_model(build_trained_model(state, design), design, fmt, path)
 
-        task = _BackgroundTask(work, self)
-        task.done.connect(lambda result, error, t=task: self._export_done(t, fmt, path, result, error))
+        task = BackgroundWorker(work, "nnstudio-export", self)
+        task.returned.connect(lambda result, t=task: self._export_done(t, fmt, path, result, None))
+        task.errored.connect(lambda error, t=task: self._export_done(t, fmt, path, None, error))
+        task.finished.connect(task.deleteLater)
         self._tasks.append(task)
         self.say(f"Exporting to {path}…")
         task.start()
         if wait:
-            task.thread.join()
+            task.wait()
         return True
 
     def choose_export_folder(self) -> Path | None:
@@ -904,10 +877,9 @@ class TrainingController(QObject):
                                                 str(Path(self._suggested("")).parent))
         return Path(path) if path else None
 
-    def _export_done(self, task: _BackgroundTask, fmt: str, path: Path, result: Any, error: Any) -> None:
+    def _export_done(self, task: BackgroundWorker, fmt: str, path: Path, result: Any, error: Any) -> None:
         if task in self._tasks:
             self._tasks.remove(task)
-            gcguard.release()
         if error is not None:
             text = str(error) if isinstance(error, (NNStudioError, OSError)) else \
                 f"the export failed: {type(error).__name__}: {error}"
@@ -970,9 +942,8 @@ class TrainingController(QObject):
             self.thread = None
             gcguard.release()
         for task in list(self._tasks):
-            task.thread.join()
+            task.wait()  # releases its gc guard
             self._tasks.remove(task)
-            gcguard.release()
         self.overlay.clear()
 
     @property

@@ -50,7 +50,6 @@ from nnstudio.core.settings import (
 
 from ..param_form import ParamForm
 from ..theme import canvas_colours
-from . import gcguard
 from .commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand
 from .preview import DatasetLoader, DatasetPreview
 
@@ -620,8 +619,6 @@ class TrainingPanel(QScrollArea):
         self.loader.request(self.design.dataset, self.design.copy(), self.base_dir())
 
     def _on_loaded(self, request: int, dataset: Any, error: str, problems: list) -> None:
-        self.loader.busy -= 1
-        gcguard.release()
         if request != self.loader.latest:
             return
         self.dataset = dataset

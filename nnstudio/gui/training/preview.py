@@ -7,7 +7,6 @@ answer is shown. Drawing uses plain QPainter, so the panel needs no plotting lib
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core import Design
 from nnstudio.core.settings import DatasetSpec
 
-from . import gcguard
+from .background import BackgroundWorker
 
 if TYPE_CHECKING:  # numpy is imported where arrays are handled, after the window is on screen
     import numpy as np
@@ -52,17 +51,22 @@ class DatasetLoader(QObject):
         self._request += 1
         request = self._request
         self.busy += 1
-        gcguard.hold()
-        thread = threading.Thread(target=self._load, args=(request, spec, design, base_dir),
-                                  name="nnstudio-dataset-preview", daemon=True)
-        thread.start()
+        worker = BackgroundWorker(lambda: self._load(spec, design, base_dir), "nnstudio-dataset-preview", self)
+        worker.returned.connect(lambda result, r=request: self._loaded(r, *result))
+        worker.finished.connect(worker.deleteLater)
+        worker.start()
         return request
 
     @property
     def latest(self) -> int:
         return self._request
 
-    def _load(self, request: int, spec: DatasetSpec, design: Design, base_dir: str | None) -> None:
+    def _loaded(self, request: int, dataset: Any, error: str, problems: list) -> None:
+        self.busy -= 1
+        self.loaded.emit(request, dataset, error, problems)
+
+    @staticmethod
+    def _load(spec: DatasetSpec, design: Design, base_dir: str | None) -> tuple[Any, str, list[str]]:
         from nnstudio.core import NNStudioError
         from nnstudio.data import dataset_diagnostics, load_dataset
 
@@ -74,10 +78,7 @@ class DatasetLoader(QObject):
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a preview never takes the window down
             error = f"{type(exc).__name__}: {exc}"
-        try:
-            self.loaded.emit(request, dataset, error, problems)  # the receiver releases the guard
-        except RuntimeError:  # the panel was closed meanwhile
-            gcguard.release()
+        return dataset, error, problems
 
 
 class ScatterPreview(QWidget):
