@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from nnstudio.core.document import Design
-from nnstudio.core.errors import DataError, NNStudioError, TrainingError
+from nnstudio.core.errors import DataError, NNStudioError, ParameterError, TrainingError
 from nnstudio.core.live import LIVE_FIELDS, LiveHyperparameters
 from nnstudio.core.settings import TrainingConfig
 
@@ -319,7 +319,10 @@ class Trainer:
         self.step = int(training.get("step", 0))
         self.samples_seen = int(training.get("samples_seen", 0))
         saved = training.get("hyperparameters", {})
-        self.live = self.live.with_changes({k: float(v) for k, v in saved.items() if k in LIVE_FIELDS})
+        try:
+            self.live = self.live.with_changes({k: v for k, v in saved.items() if k in LIVE_FIELDS})
+        except ParameterError as exc:
+            raise TrainingError(f"the checkpoint's training_state.hyperparameters.{exc}") from None
         self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
         self.history.extend(training.get("history", []))
         if "generator" in rng:
