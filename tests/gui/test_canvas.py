@@ -384,3 +384,26 @@ def test_the_registrys_new_layer_types_are_in_the_palette(window):
     for type_name in ("Reshape", "GlobalAvgPool2d", "Conv1d"):
         assert palette.item_for(type_name) is not None
         assert palette.mime_for(type_name) is not None
+
+
+def test_a_refused_input_of_a_new_layer_type_is_marked_from_the_core_diagnostic(make_window):
+    design = Design("Sequence mismatch")
+    inp = design.add_layer("Input", params={"features": 12}, position=(0, 0))
+    conv = design.add_layer("Conv1d", position=(240, 0))
+    reshape = design.add_layer("Reshape", params={"shape": "5,-1"}, position=(480, 0))
+    output = design.add_layer("Output", position=(720, 0))
+    for a, b in [(inp, conv), (conv, reshape), (reshape, output)]:
+        design.connect(a.id, b.id)
+    window = make_window(design)
+    items = window.scene.connection_items
+    assert items[design.connections[0]].problem and "add a Reshape before it" in items[design.connections[0]].problem
+    # A Reshape whose target cannot hold its input is at fault itself, not the connection into it.
+    design2 = Design("Reshape settings")
+    inp2 = design2.add_layer("Input", params={"features": 12}, position=(0, 0))
+    bad = design2.add_layer("Reshape", params={"shape": "5,-1"}, position=(240, 0))
+    out2 = design2.add_layer("Output", position=(480, 0))
+    design2.connect(inp2.id, bad.id)
+    design2.connect(bad.id, out2.id)
+    window2 = make_window(design2)
+    assert window2.scene.connection_items[design2.connections[0]].problem is None
+    assert "not a multiple of 5" in window2.scene.blocks[bad.id].toolTip()
