@@ -24,7 +24,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -687,7 +687,8 @@ class Trainer:
         """Apply live changes between two steps. A tensor learning rate is updated in place; anything a
         captured graph holds as a constant makes it capture again."""
         recapture = False
-        before, self.live = self.live, self.live.with_changes(changes)
+        # Checked once already, in the caller's thread, by TrainingControl.set_hyperparameters.
+        before, self.live = self.live, replace(self.live, **changes)
         if "learning_rate" in changes:
             self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
             set_learning_rate(self.optimizer, self._lr)
