@@ -41,6 +41,7 @@ from .control import TrainingControl
 from .cudagraph import GRAPH_MODES, GraphStep, graph_blockers
 from .faults import LastFiniteWeights, is_out_of_memory, nan_error, oom_error, release_memory
 from .optim import (
+    adjust_gradients,
     make_losses,
     make_optimizer,
     prepare_targets,
@@ -618,11 +619,7 @@ class Trainer:
         self.collector.defer(out, yb, loss)
 
     def _adjust_gradients(self) -> None:
-        if self.config.regularization == "l1" and self._reg_rate > 0:
-            weights = [p for p in self._split.weights if p.grad is not None]
-            torch._foreach_add_([p.grad for p in weights], torch._foreach_sign(weights), alpha=self._reg_rate)
-        if self._grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self._params, self._grad_clip, foreach=True)
+        adjust_gradients(self._split, self.config.regularization, self._reg_rate, self._grad_clip)
 
     def _graph_batches(self, perm: torch.Tensor) -> None:
         bs = self.batch_size
