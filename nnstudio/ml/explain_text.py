@@ -8,10 +8,12 @@ text only names the rule that produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .explain import Explanation, LayerTrace, Stage
+if TYPE_CHECKING:  # the window imports this text module before torch is wanted
+    from .explain import Explanation, LayerTrace, Stage
 
 MAX_TERMS = 6  # terms written out in a sum before "…"
 TOP_K = 8  # entries listed per layer in a stage summary
