@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QApplication
 
 from nnstudio.resources import RESOURCES
 
+from .explain import attach_explain
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
-from .explain import attach_explain
 from .training import attach_training
 
 

@@ -167,10 +167,10 @@ class NetworkView(QGraphicsView):
         pos = order.index(stage.layer) if stage.layer in order else len(order) - 1
         self.lit = set()
         text_pen = self.palette().text().color()
-        for (column, r), label in self.labels.items():
+        for label in self.labels.values():
             label.setBrush(QBrush(text_pen))
             label.setText("")
-        for (column, r), circle in self.neurons.items():
+        for circle in self.neurons.values():
             circle.setPen(QPen(NEUTRAL, 1.2))
             circle.setBrush(QBrush(self.palette().base().color()))
         x = ex.input[sample]

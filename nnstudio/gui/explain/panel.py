@@ -182,6 +182,7 @@ class ExplainPanel(QWidget):
         session.stage_changed.connect(self._on_stage)
         session.selection_changed.connect(self._on_selection)
         session.message.connect(self._on_message)
+        self._on_message(*session.last_message)
         self._on_explained(session.explanation)  # the session may have explained before this panel existed
         if session.explanation is not None:
             self._on_stage(session.stage)

@@ -52,7 +52,12 @@ class ExplainSession(QObject):
         self.selection: Selection | None = None
         self.shown_sample = 0  # which sample of a batch the values on the network belong to
         self._checker: Any = None  # a float64 explainer of the same step, for the gradient check
+        self.last_message: tuple[str, bool] = ("", False)
         window.session.changed.connect(self._on_design_event)
+
+    def _say(self, text: str, error: bool) -> None:
+        self.last_message = (text, error)
+        self.message.emit(text, error)
 
     # ---- explaining --------------------------------------------------------------------------------
 
@@ -69,7 +74,7 @@ class ExplainSession(QObject):
         """Explain one step on training sample `sample`, or on the trainer's next batch when None."""
         why = self.can_explain()
         if why:
-            self.message.emit(why, True)
+            self._say(why, True)
             return False
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -79,7 +84,7 @@ class ExplainSession(QObject):
             indices = next_batch_indices(trainer) if sample is None else [sample]
             self.explainer = StepExplainer(trainer, indices)
         except NNStudioError as exc:
-            self.message.emit(str(exc), True)
+            self._say(str(exc), True)
             return False
         finally:
             QGuiApplication.restoreOverrideCursor()
@@ -93,7 +98,7 @@ class ExplainSession(QObject):
         self.goto(0)
         which = f"sample {indices[0]}" if len(indices) == 1 else f"the next batch ({len(indices)} samples)"
         source = "the trained weights" if self._from_trained else "the seed's initial weights"
-        self.message.emit(f"Explaining one {self.explanation.optimizer} step on {which}, from {source}. "
+        self._say(f"Explaining one {self.explanation.optimizer} step on {which}, from {source}. "
                           f"Loss {self.explanation.loss:.4g}.", False)
         return True
 
@@ -114,7 +119,7 @@ class ExplainSession(QObject):
         self.stages, self.stage, self.selection = [], 0, None
         self.explained.emit(None)
         if note:
-            self.message.emit(note, False)
+            self._say(note, False)
 
     # ---- walking the stages ------------------------------------------------------------------------
 
@@ -173,7 +178,7 @@ class ExplainSession(QObject):
             return None
         trace = self.explanation.layer(sel.layer)
         if not trace.params:
-            self.message.emit(f"Layer '{sel.layer}' has no weights to check: select a weight.", True)
+            self._say(f"Layer '{sel.layer}' has no weights to check: select a weight.", True)
             return None
         param, index = self.parameter_of(sel)
         import torch
@@ -205,7 +210,7 @@ class ExplainSession(QObject):
         if self.explainer is None:
             return False
         if self.training.active:
-            self.message.emit("Stop the run to apply the step: a paused run keeps its own weights.", True)
+            self._say("Stop the run to apply the step: a paused run keeps its own weights.", True)
             return False
         from ..training.state import snapshot_trainer
 
@@ -214,7 +219,7 @@ class ExplainSession(QObject):
             self.explainer.apply()
             state = snapshot_trainer(self.explainer.trainer)
         except NNStudioError as exc:
-            self.message.emit(str(exc), True)
+            self._say(str(exc), True)
             return False
         self.training.trained = state
         refresh = getattr(self.training, "_set_phase", None)
@@ -222,7 +227,7 @@ class ExplainSession(QObject):
             refresh(self.training.phase)
         self.applied.emit(before)
         if self.explain(before.indices[0] if len(before.indices) == 1 else None):
-            self.message.emit(f"Applied: the weights moved one {before.optimizer} step (step {state.step:,}). "
+            self._say(f"Applied: the weights moved one {before.optimizer} step (step {state.step:,}). "
                               f"The loss of the same sample(s) went from {before.loss:.4g} to "
                               f"{self.explanation.loss:.4g}.", False)
         return True
