@@ -1,6 +1,7 @@
 """Explain mode in the window: step through one forward and backward pass with the real numbers.
 
-One entry point, `attach_explain(window)`: the Explain dock and Train ▸ Explain One Step. What it shows is
+One entry point, `attach_explain(window)`: the Explain dock, Train ▸ Explain One Step, and the inspector's
+activation curve with the layer's live pre-activations. What they show is
 computed by `nnstudio.ml.explain` (Qt-free, shared with `nnstudio explain`). Attaching imports neither
 torch nor numpy: the dock's content is built when it is first shown, the model when a step is explained.
 """
@@ -28,6 +29,7 @@ class ExplainHost(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.dock: Any = None
         self.action: QAction | None = None
+        self.activations: Any = None  # the inspector's ActivationInspector
 
     @property
     def panel(self) -> Any:
@@ -79,6 +81,11 @@ def attach_explain(window: Any) -> ExplainHost:
         menu.addSeparator()
         menu.addAction(action)
     host.action = action
+    inspector = getattr(window, "inspector", None)
+    if inspector is not None and hasattr(inspector, "layer_shown"):
+        from .activation_view import ActivationInspector
+
+        host.activations = ActivationInspector(window, training)
     return host
 
 

@@ -165,3 +165,35 @@ def test_conv_layers_show_channels_and_big_layers_a_table(explain, qtbot) -> Non
     top = int(np.argmax(np.abs(t.a[0])))
     assert panel.table.table.item(0, 0).text() == str(top + 1)
     assert panel.table.table.item(0, 2).text() == _num(t.a[0, top])
+
+
+def test_inspector_draws_the_activation_and_the_live_preactivations(explain, qtbot) -> None:
+    from gui_training_helpers import run_to_end
+
+    from nnstudio.ml.activation_curves import activation_curve, flat_share
+
+    window, controller, host = explain
+    window.inspector_dock.show()
+    window.inspector_dock.raise_()
+    hidden1 = window.design.layer_by_name("hidden1")
+    window.select_layers([hidden1.id])
+    view = host.activations.view
+    assert view is not None and view.isVisible() and view.function == "tanh"
+    xs, ys = view.df_item.getData()
+    np.testing.assert_allclose(ys, activation_curve("tanh", xs[0], xs[-1], len(xs)).df)
+    window.design.set_training(epochs=2)
+    outcome = run_to_end(qtbot, controller)
+    assert outcome.status == "completed"
+    hist = controller.latest.preactivation_histograms["hidden1"]
+    qtbot.waitUntil(lambda: view.histogram is hist)
+    edges, counts = view.hist_item.getData()
+    np.testing.assert_array_equal(counts, hist.counts)
+    share = flat_share("tanh", hist.counts, hist.low, hist.high)
+    assert f"{share * 100:.0f} % of z are saturated" in view.share.text()
+    # Another activation: the curve follows the document; a layer without one hides the view.
+    from nnstudio.gui.commands import SetParamCommand
+
+    window.undo_stack.push(SetParamCommand(window.design, hidden1.id, "activation", "relu"))
+    assert view.function == "relu"
+    window.select_layers([window.design.layer_by_name("inputs").id])
+    assert not view.isVisible()
