@@ -59,8 +59,40 @@ def _consumers(ex: Explanation, name: str) -> list[LayerTrace]:
 
 # ---- forward -------------------------------------------------------------------------------------------
 
+def _range(values: np.ndarray) -> str:
+    return f"in [{num(values.min())}, {num(values.max())}], mean {num(values.mean())}"
+
+
+def channel_formula(ex: Explanation, layer: str, channel: int, sample: int, backward: bool) -> Formula:
+    """One Conv2d channel: its feature map (forward) or its δ map and kernel gradient (backward)."""
+    t = ex.layer(layer)
+    z, a, d = t.z[sample, channel], t.a[sample, channel], t.delta[sample, channel]
+    h, w = z.shape
+    act = t.activation or "identity"
+    if not backward:
+        lines = ["z[c] = Σ_in K[c, in] ⋆ x[in] + b[c]   (the kernel slid over every input channel)",
+                 f"  {h}×{w} values {_range(z)}"]
+        if "bias" in t.params:
+            lines.append(f"  b[c] = {num(t.params['bias'].value[channel])}")
+        lines.append(f"a[c] = {FUNCTION_NAMES.get(act, act)}: {_range(a)}; {int((a != 0).sum())} of {a.size} non-zero")
+        return Formula(f"Forward · {layer} · channel {channel + 1}" + _sample_note(ex, sample), lines)
+    lines = ["δ[c] = f′(z[c]) ⊙ ∂L/∂a[c]   (element by element)",
+             f"  {h}×{w} values {_range(d)}"]
+    if t.grad_a is not None and t.fprime is not None:
+        lines.append(f"  f′(z) = {DERIVATIVE_RULES.get(act, 'f′(z)')}: {_range(t.fprime[sample, channel])}")
+    if "bias" in t.params:
+        lines.append(f"∂L/∂b[c] = Σ over positions (and samples) δ = {num(t.params['bias'].grad[channel])}")
+    if "weight" in t.params:
+        kernel = t.params["weight"].grad[channel]
+        lines.append(f"∂L/∂K[c] = Σ δ·(input patch), {'×'.join(str(n) for n in kernel.shape)}: "
+                     f"‖·‖ = {num(float(np.linalg.norm(kernel)))}, largest |·| {num(float(np.abs(kernel).max()))}")
+    return Formula(f"Backward · {layer} · channel {channel + 1}" + _sample_note(ex, sample), lines)
+
+
 def forward_formula(ex: Explanation, layer: str, unit: int, sample: int = 0) -> Formula:
     t = ex.layer(layer)
+    if t.type == "Conv2d":
+        return channel_formula(ex, layer, unit, sample, backward=False)
     lines: list[str] = []
     if t.is_dense and t.input is not None:
         w = t.params["weight"].value[unit]
@@ -126,6 +158,8 @@ def loss_formula(ex: Explanation, sample: int = 0) -> Formula:
 
 def delta_formula(ex: Explanation, layer: str, unit: int, sample: int = 0) -> Formula:
     t = ex.layer(layer)
+    if t.type == "Conv2d":
+        return channel_formula(ex, layer, unit, sample, backward=True)
     n = len(ex.indices)
     flat = t.delta[sample].reshape(-1)
     lines: list[str] = []

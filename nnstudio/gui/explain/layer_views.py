@@ -148,11 +148,12 @@ class ChannelView(QWidget):
         layout.addStretch(1)
         self._args: tuple[Any, Any, int] | None = None
 
-    def show_stage(self, ex: Any, stage: Any, sample: int) -> None:
+    def show_stage(self, ex: Any, stage: Any, sample: int, channel: int = 0) -> None:
         t = ex.layer(stage.layer)
         self._args = (ex, t, sample)
         self.channel.blockSignals(True)
         self.channel.setMaximum(t.z.shape[1])
+        self.channel.setValue(channel + 1)
         self.channel.blockSignals(False)
         self._draw()
 
@@ -169,11 +170,16 @@ class ChannelView(QWidget):
         self.maps["a"].setPixmap(diverging_image(a))
         self.maps["delta"].setPixmap(diverging_image(d))
         kernel = t.params["weight"].grad[c] if "weight" in t.params else np.zeros((1, 1, 1))
-        tiles = kernel[:8]
-        mosaic = np.concatenate([np.pad(k, ((0, 0), (0, 1)), constant_values=0.0) for k in tiles], axis=1)
+        tiles = kernel[:16]
+        cols = int(np.ceil(np.sqrt(len(tiles))))
+        rows = int(np.ceil(len(tiles) / cols))
+        kh, kw = kernel.shape[1:]
+        mosaic = np.zeros((rows * (kh + 1) - 1, cols * (kw + 1) - 1))
+        for i, k in enumerate(tiles):  # one tile per input channel, a blank line between tiles
+            r, q = divmod(i, cols)
+            mosaic[r * (kh + 1):r * (kh + 1) + kh, q * (kw + 1):q * (kw + 1) + kw] = k
         self.maps["kernel"].setPixmap(diverging_image(mosaic, MAP_PIXELS))
-        self.maps["kernel"].setToolTip(f"{kernel.shape[0]} input channels × {kernel.shape[1]}×{kernel.shape[2]} "
-                                       f"(first {len(tiles)} shown)")
+        self.maps["kernel"].setToolTip(f"{kernel.shape[0]} input channels × {kh}×{kw} (first {len(tiles)} shown)")
         self.summary.setText(f"{t.name} channel {c + 1}: a in [{num(a.min())}, {num(a.max())}], "
                              f"δ in [{num(d.min())}, {num(d.max())}], ‖∂L/∂kernel‖ "
                              f"{num(float(np.linalg.norm(kernel)))}")

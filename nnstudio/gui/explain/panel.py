@@ -228,7 +228,8 @@ class ExplainPanel(QWidget):
             self.views.setCurrentWidget(self.network)
         elif stage.layer and ex.layer(stage.layer).type == "Conv2d":
             self.views.setCurrentWidget(self.channels)
-            self.channels.show_stage(ex, stage, session.shown_sample)
+            channel = session.selection.unit if session.selection is not None else 0
+            self.channels.show_stage(ex, stage, session.shown_sample, channel)
         else:
             self.views.setCurrentWidget(self.table)
             self.table.show_stage(ex, stage, session.shown_sample)

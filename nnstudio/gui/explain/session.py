@@ -161,7 +161,11 @@ class ExplainSession(QObject):
         import numpy as np
 
         trace = ex.layer(layer)
-        if stage.kind == "update" and "weight" in trace.params:
+        if trace.z.ndim == 4:  # a Conv2d-like layer: the channel that carries most of this stage
+            values = trace.delta if stage.kind in ("backward", "update") else trace.a
+            strength = np.abs(values[self.shown_sample]).reshape(values.shape[1], -1).mean(axis=1)
+            self.selection = Selection("neuron", layer, (int(np.argmax(strength)),))
+        elif stage.kind == "update" and "weight" in trace.params:
             grad = trace.params["weight"].grad
             index = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(grad))), grad.shape))
             self.selection = Selection("weight", layer, index)

@@ -154,8 +154,16 @@ def test_conv_layers_show_channels_and_big_layers_a_table(explain, qtbot) -> Non
     session.goto(kinds.index(("backward", conv)))
     assert panel.views.currentWidget() is panel.channels
     assert not panel.channels.maps["delta"].pixmap().isNull()
-    panel.channels.channel.setValue(2)
-    assert session.selection == Selection("neuron", conv, (1,))
+    t = session.explanation.layer(conv)
+    assert kinds[0] == ("forward", conv)  # the busiest channel is picked first and kept across stages
+    strongest = int(np.argmax(np.abs(t.a[0]).reshape(t.z.shape[1], -1).mean(axis=1)))
+    assert session.selection == Selection("neuron", conv, (strongest,))
+    assert panel.channels.channel.value() == strongest + 1
+    other = 1 if strongest != 0 else 2
+    panel.channels.channel.setValue(other + 1)
+    assert session.selection == Selection("neuron", conv, (other,))
+    assert f"channel {other + 1}" in panel.formula.toPlainText().splitlines()[0]
+    assert panel.formula.toPlainText().count("∂L/∂K[c]") == 1
     dense = next(layer for kind, layer in kinds if kind == "forward" and types[layer] == "Dense")
     session.goto(kinds.index(("forward", dense)))
     assert panel.views.currentWidget() is panel.table
