@@ -27,7 +27,7 @@ from torch import nn
 from nnstudio.core.errors import DataError, TrainingError
 
 from .builder import ACTIVATION_FUNCTIONS, DesignModule
-from .optim import adjust_gradients, make_optimizer, split_parameters
+from .optim import adjust_gradients, make_optimizer, schedule_factor, set_learning_rate, split_parameters
 
 LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy"}
 REGRESSION_LOSS_NAMES = {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber"}
@@ -211,7 +211,10 @@ class StepExplainer:
         self.config = config.with_changes(momentum=live["momentum"], regularization_rate=live["regularization_rate"])
         self.grad_clip = float(live["grad_clip"])
         self.learning_rate = float(trainer.learning_rate)
+        if trainer.batch == 0:  # a new epoch: the trainer sets the schedule's rate before its first step
+            self.learning_rate = float(live["learning_rate"]) * schedule_factor(config, trainer.epoch)
         self.dropout_rng = trainer.rng_state().get("dropout")
+        self.dropout_rng_after: torch.Tensor | None = None
         self.explanation = self._explain()
 
     # ---- the pass ----------------------------------------------------------------------------------
@@ -229,6 +232,7 @@ class StepExplainer:
         try:
             with _rng(self.dropout_rng):
                 out, values = model.forward_with_activations(self.x)
+                self.dropout_rng_after = torch.get_rng_state()
         finally:
             for h in handles:
                 h.remove()
@@ -357,6 +361,7 @@ class StepExplainer:
             raise TrainingError("this explanation ran in another precision than the model: explain it again "
                                 "in the model's own precision to apply it")
         optimizer = trainer.optimizer
+        set_learning_rate(optimizer, self.learning_rate)
         optimizer.zero_grad(set_to_none=True)
         live = dict(trainer.model.named_parameters())
         for layer in self.explanation.layers:
@@ -372,6 +377,8 @@ class StepExplainer:
                     b.copy_(buffers[name])
         trainer.step += 1
         trainer.samples_seen += len(self.indices)
+        if self.mode == "train" and self.dropout_rng_after is not None and hasattr(trainer, "_dropout_rng"):
+            trainer._dropout_rng = self.dropout_rng_after  # the trainer's step draws its dropout masks too
 
 
 def _task_activation(task: str, z: torch.Tensor) -> torch.Tensor:

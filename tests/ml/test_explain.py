@@ -291,3 +291,24 @@ def test_every_bundled_example_explains_like_autograd(path: Path) -> None:
     weight = first.params["weight"].grad
     index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(weight)), weight.shape))
     assert explainer.check_gradient(first.name, "weight", index).relative_error < 1e-4
+
+
+def test_apply_matches_the_trainer_with_dropout_and_a_schedule_at_an_epoch_boundary() -> None:
+    """One batch per epoch, a step schedule halving the rate each epoch, and dropout: the explained step at
+    the start of epoch 2 uses the new rate and the trainer's dropout stream, like fit() does."""
+    design = chain([("Input", {"features": 3}), ("Dense", {"units": 6, "activation": "relu"}),
+                    ("Dropout", {"rate": 0.4}), ("Dense", {"units": 4, "activation": "tanh"}),
+                    ("Output", {"task": "binary", "units": 1})])
+    design.set_training(optimizer="momentum", batch_size=24, schedule="step", step_size=1, gamma=0.5, seed=3,
+                        learning_rate=0.1)
+    data = vector_dataset(n_train=24, n_val=8)
+    trained, explained = (Trainer(design, dataset=data, device="cpu", publish_hz=0) for _ in range(2))
+    for trainer in (trained, explained):
+        trainer.fit(1)
+    trained.fit(2)
+    explainer = StepExplainer(explained, next_batch_indices(explained))
+    assert explainer.explanation.learning_rate == pytest.approx(0.05)
+    explainer.apply()
+    for name, value in trained.model.state_dict().items():
+        assert torch.equal(explained.model.state_dict()[name], value), name
+    assert torch.equal(explained.rng_state()["dropout"], trained.rng_state()["dropout"])
