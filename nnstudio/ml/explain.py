@@ -31,9 +31,6 @@ from .optim import adjust_gradients, make_optimizer, schedule_factor, set_learni
 
 LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy"}
 REGRESSION_LOSS_NAMES = {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber"}
-# What the optimizer keeps per parameter, by torch's state key, as the stepper names it.
-STATE_NAMES = {"momentum_buffer": "velocity", "exp_avg": "m (1st moment)", "exp_avg_sq": "v (2nd moment)",
-               "square_avg": "mean square", "sum": "sum of squares", "step": "step"}
 
 
 @dataclass
@@ -104,10 +101,6 @@ class Explanation:
             if trace.name == name:
                 return trace
         raise KeyError(name)
-
-    @property
-    def dense(self) -> bool:
-        return all(t.type in ("Dense", "Output", "Activation", "Dropout") for t in self.layers)
 
     def stages(self) -> list[Stage]:
         stages = [Stage("forward", t.name, f"Forward: {t.name}") for t in self.layers]

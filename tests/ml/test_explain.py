@@ -135,7 +135,8 @@ def test_deltas_and_gradients_equal_autograd_and_numpy(activation: str, task: st
     rng = np.random.default_rng(ACTIVATIONS.index(activation))
     second = ACTIVATIONS[rng.integers(len(ACTIVATIONS))]
     acts = [activation, second]
-    trainer = make_trainer(dense_design(tuple(acts), task, units), task, units)
+    hidden = tuple(int(n) for n in rng.integers(1, 7, size=2))  # a random shape per activation
+    trainer = make_trainer(dense_design(tuple(acts), task, units, hidden), task, units)
     indices = [int(i) for i in rng.choice(trainer.n_train, size=5, replace=False)]
     ex = StepExplainer(trainer, indices, dtype=torch.float64).explanation
     assert [t.name for t in ex.layers] == ["dense1", "dense2", "output1"]
