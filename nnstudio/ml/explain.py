@@ -335,6 +335,9 @@ class StepExplainer:
         if param not in trace.params:
             raise KeyError(f"layer '{layer}' has no parameter {param!r}")
         index = tuple(int(i) for i in index)
+        shape = trace.params[param].value.shape
+        if len(index) != len(shape) or not all(0 <= i < n for i, n in zip(index, shape, strict=True)):
+            raise DataError(f"{layer}.{param} has shape {list(shape)}: there is no entry {list(index)}")
         w = float(trace.params[param].value[index])
         backprop = float(trace.params[param].grad[index])
         if epsilon is None:

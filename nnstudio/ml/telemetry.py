@@ -33,6 +33,9 @@ NEURON_MAP_MAX_TOTAL = 64
 # Evaluation batches are sized so that no layer outputs more than this many values (e.g. 4096 samples of a
 # 1024-unit layer): validating a large set, or the 10 000-point grid, never needs much memory.
 EVAL_ELEMENTS_CAP = 1 << 22
+# Pre-activation histograms use at most this many values per layer (the first samples of the probe), so a
+# wide convolution's histogram costs about what a small dense layer's does.
+PREACTIVATION_VALUES = 1 << 13
 # Eager steps' outputs are summed on the device in groups of at most this many steps.
 FOLD_EVERY = 64
 
@@ -175,6 +178,8 @@ class TelemetryCollector:
         self.state_tensors = self.all_params + [b for b in model.buffers() if b.is_floating_point()]
         self.dead_layers = dead_unit_layers(model)
         self.pre_layers = [name for name, _ in activation_layers(model)]
+        widest = max((math.prod(s.shape) for s in model.steps if s.name in self.pre_layers), default=1)
+        self.pre_samples = max(1, PREACTIVATION_VALUES // widest)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
@@ -340,12 +345,13 @@ class TelemetryCollector:
                     add("grad_hist", self._histograms(w_grads, g_max), (len(weights), self.bins))
             if self.probe is not None and (self.dead_layers or self.pre_layers):
                 # One probe forward serves the dead-unit counts and the pre-activation histograms.
-                _, acts, pre = forward_with_preactivations(self.model, self.probe, self.pre_layers)
+                probe = self.probe if self.dead_layers else self.probe[:self.pre_samples]
+                _, acts, pre = forward_with_preactivations(self.model, probe, self.pre_layers)
                 dead = self._dead_units(acts)
                 if dead:
                     add("dead", dead[0], (len(self.dead_layers),))
                 if pre:
-                    z = [pre[name] for name in self.pre_layers]
+                    z = [pre[name][:self.pre_samples] for name in self.pre_layers]
                     z_max = torch.stack(torch._foreach_norm(z, float("inf")))
                     add("pre_max", z_max, (len(z),))
                     add("pre_hist", self._histograms(z, list(z_max)), (len(z), self.bins))

@@ -166,6 +166,8 @@ def test_finite_differences_agree_with_backprop(task: str, units: int) -> None:
         assert check.backprop != 0.0
         assert check.relative_error < 1e-4, check
         assert check.numeric == pytest.approx((check.loss_plus - check.loss_minus) / (2 * check.epsilon))
+    with pytest.raises(DataError, match=r"dense1.weight has shape \[4, 3\]: there is no entry \[4, 0\]"):
+        explainer.check_gradient("dense1", "weight", (4, 0))
     # The check perturbs a copy: the explanation's weights and the trainer's model are untouched.
     live = trainer.model.dense1.weight.detach().double().numpy()
     np.testing.assert_array_equal(live, explainer.explanation.layer("dense1").params["weight"].value)
