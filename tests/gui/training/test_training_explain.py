@@ -205,3 +205,21 @@ def test_inspector_draws_the_activation_and_the_live_preactivations(explain, qtb
     assert view.function == "relu"
     window.select_layers([window.design.layer_by_name("inputs").id])
     assert not view.isVisible()
+
+
+@pytest.mark.parametrize("example", ["spiral", "residual-mlp", "wide-and-deep"])
+def test_every_stage_of_other_examples_has_a_view_and_a_formula(explain, qtbot, example: str) -> None:
+    window, controller, host = explain
+    window.open_example(ROOT / "resources" / "examples" / f"{example}.nnstudio", ask=False)
+    session, panel = host.session, host.panel
+    assert session.explain(None)
+    ex = session.explanation
+    for i, stage in enumerate(session.stages):
+        session.goto(i)
+        assert panel.views.currentWidget() is not panel.empty
+        assert panel.formula.toPlainText().strip()
+        if stage.layer and ex.layer(stage.layer).params:
+            check = session.check_gradient()
+            assert check is not None and check.relative_error < 1e-4, (stage, check)
+    expected_view = panel.network if example == "spiral" else panel.table
+    assert panel.views.currentWidget() is expected_view
