@@ -88,7 +88,13 @@ def main(args: argparse.Namespace) -> int:
             return fail(EXIT_FAILED, str(exc))
         print(f"wrote {args.json}")
         return EXIT_OK
-    print_explanation(ex, trainer.design.name)
+    try:
+        print_explanation(ex, trainer.design.name)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `nnstudio explain … | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 

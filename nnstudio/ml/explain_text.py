@@ -134,8 +134,8 @@ def loss_formula(ex: Explanation, sample: int = 0) -> Formula:
         lines.append(f"  = −[{num(t)}·log {num(p)} + {num(1 - t)}·log {num(1 - p)}]")
     elif ex.task == "multiclass":
         k = int(y)
-        lines.append("L = −log ŷ_y (the predicted probability of the true class)")
-        lines.append(f"  = −log ŷ_{k + 1} = −log {num(yhat[k])}")
+        lines.append("L = −log ŷ[y] (the predicted probability of the true class y)")
+        lines.append(f"  = −log ŷ[{k}] = −log {num(yhat[k])}")
     else:
         diffs = [f"({num(zi)} − {_par(yi)})" for zi, yi in zip(z, y, strict=True)]
         if ex.loss_name == "mean squared error":
@@ -231,57 +231,70 @@ def update_formula(ex: Explanation, layer: str, param: str, index: tuple[int, ..
     p = ex.layer(layer).params[param]
     h = ex.hyperparameters
     lr = ex.learning_rate
-    w, g, g2 = p.value[index], p.grad[index], p.applied_grad[index]
-    new = p.new_value[index]
+    w, g, g2 = float(p.value[index]), float(p.grad[index]), float(p.applied_grad[index])
+    new = float(p.new_value[index])
+    # Regularisation reaches weights only, never biases or normalisation parameters (optim.split_parameters).
+    regularised = param == "weight" and ex.layer(layer).type in ("Dense", "Output", "Conv2d")
     lines = [f"g = ∂L/∂w = {num(g)}"]
-    if "l1" in h and param == "weight" and ex.layer(layer).type in ("Dense", "Output", "Conv2d"):
+    if "l1" in h and regularised:
         lines.append(f"L1: g ← g + λ₁·sign(w) = {num(g)} + {num(h['l1'])}·sign({num(w)})")
     if "grad_clip" in h:
         lines.append(f"clipped to a total gradient norm of at most {num(h['grad_clip'])}")
     if g2 != g:
         lines.append(f"  g = {num(g2)}")
-    decay = h.get("weight_decay", 0.0)
+    decay = h.get("weight_decay", 0.0) if regularised else 0.0
     opt = ex.optimizer
     state, prev = p.state, p.previous_state
-
-    def s(key: str, which: dict[str, np.ndarray]) -> str:
-        return _par(sv(key, which))
 
     def sv(key: str, which: dict[str, np.ndarray]) -> float:
         return float(which[key][index]) if key in which and which[key].ndim else 0.0
 
+    def s(key: str, which: dict[str, np.ndarray]) -> str:
+        return _par(sv(key, which))
+
+    g_eff = g2
     if decay and opt != "adamw":
-        lines.append(f"L2: g ← g + λ·w = {num(g2)} + {num(decay)}·{_par(w)}")
+        g_eff = g2 + decay * w
+        lines.append(f"L2: g ← g + λ·w = {num(g2)} + {num(decay)}·{_par(w)} = {num(g_eff)}")
     if opt in ("sgd", "momentum", "nesterov"):
         mu = h.get("momentum", 0.0)
         if mu:
-            lines.append(f"v ← μ·v + g = {num(mu)}·{s('momentum_buffer', prev)} + g"
-                         f" = {s('momentum_buffer', state)}" + ("   (first step: v = g)" if not prev else ""))
+            first = "momentum_buffer" not in prev
+            lines.append(f"v ← μ·v + g = {num(mu)}·{s('momentum_buffer', prev)} + {_par(g_eff)}"
+                         f" = {s('momentum_buffer', state)}" + ("   (first step: v = g)" if first else ""))
             if opt == "nesterov":
-                lines.append("w ← w − η·(g + μ·v)")
+                lines.append(f"w ← w − η·(g + μ·v) = {num(w)} − {num(lr)}·({num(g_eff)} + {num(mu)}·"
+                             f"{s('momentum_buffer', state)})")
             else:
                 lines.append(f"w ← w − η·v = {num(w)} − {num(lr)}·{s('momentum_buffer', state)}")
         else:
-            lines.append(f"w ← w − η·g = {num(w)} − {num(lr)}·{_par(g2)}")
+            lines.append(f"w ← w − η·g = {num(w)} − {num(lr)}·{_par(g_eff)}")
     elif opt in ("adam", "adamw"):
         b1, b2, eps = h.get("beta1", 0.9), h.get("beta2", 0.999), h.get("eps", 1e-8)
         step = int(np.asarray(state.get("step", 1)).reshape(-1)[0]) if "step" in state else 1
         if opt == "adamw" and decay:
             lines.append(f"decoupled decay: w ← w·(1 − η·λ) = {num(w)}·(1 − {num(lr)}·{num(decay)})")
-        lines.append(f"m ← β₁·m + (1 − β₁)·g = {num(b1)}·{s('exp_avg', prev)} + {num(1 - b1)}·g"
-                     f" = {s('exp_avg', state)}")
-        lines.append(f"v ← β₂·v + (1 − β₂)·g² = {num(b2)}·{s('exp_avg_sq', prev)} + {num(1 - b2)}·g²"
-                     f" = {s('exp_avg_sq', state)}")
-        lines.append(f"m̂ = m / (1 − β₁^t), v̂ = v / (1 − β₂^t) with t = {step}")
-        lines.append(f"w ← w − η·m̂ / (√v̂ + ε)   (η = {num(lr)}, ε = {num(eps)})")
+        m, v = sv("exp_avg", state), sv("exp_avg_sq", state)
+        lines.append(f"m ← β₁·m + (1 − β₁)·g = {num(b1)}·{s('exp_avg', prev)} + {num(1 - b1)}·{_par(g_eff)}"
+                     f" = {num(m)}")
+        lines.append(f"v ← β₂·v + (1 − β₂)·g² = {num(b2)}·{s('exp_avg_sq', prev)} + {num(1 - b2)}·{_par(g_eff)}²"
+                     f" = {num(v)}")
+        m_hat, v_hat = m / (1 - b1 ** step), v / (1 - b2 ** step)
+        lines.append(f"m̂ = m / (1 − β₁^t) = {num(m_hat)}, v̂ = v / (1 − β₂^t) = {num(v_hat)}   (t = {step})")
+        lines.append(f"w ← w − η·m̂ / (√v̂ + ε) = {num(w)} − {num(lr)}·{_par(m_hat)} / "
+                     f"({num(v_hat ** 0.5)} + {num(eps)})")
     elif opt == "rmsprop":
-        alpha = h.get("alpha", 0.99)
-        lines.append(f"s ← α·s + (1 − α)·g² = {num(alpha)}·{s('square_avg', prev)} + {num(1 - alpha)}·g²"
-                     f" = {s('square_avg', state)}")
-        lines.append(f"w ← w − η·g / (√s + ε)   (η = {num(lr)})")
+        alpha, eps = h.get("alpha", 0.99), h.get("eps", 1e-8)
+        sq = sv("square_avg", state)
+        lines.append(f"s ← α·s + (1 − α)·g² = {num(alpha)}·{s('square_avg', prev)} + {num(1 - alpha)}·"
+                     f"{_par(g_eff)}² = {num(sq)}")
+        lines.append(f"w ← w − η·g / (√s + ε) = {num(w)} − {num(lr)}·{_par(g_eff)} / ({num(sq ** 0.5)} + {num(eps)})")
     elif opt == "adagrad":
-        lines.append(f"s ← s + g² = {s('sum', prev)} + g² = {s('sum', state)}")
-        lines.append(f"w ← w − η·g / (√s + ε)   (η = {num(lr)})")
+        eps = h.get("eps", 1e-10)
+        total = sv("sum", state)
+        lines.append(f"s ← s + g² = {s('sum', prev)} + {_par(g_eff)}² = {num(total)}")
+        lines.append(f"w ← w − η·g / (√s + ε) = {num(w)} − {num(lr)}·{_par(g_eff)} / "
+                     f"({num(total ** 0.5)} + {num(eps)})")
     lines.append(f"  = {num(new)}   (step {num(new - w)}, by torch.optim's own step)")
     return Formula(f"Update · {layer}.{param}{list(index)} · {opt}", lines)
 

@@ -315,3 +315,43 @@ def test_apply_matches_the_trainer_with_dropout_and_a_schedule_at_an_epoch_bound
     for name, value in trained.model.state_dict().items():
         assert torch.equal(explained.model.state_dict()[name], value), name
     assert torch.equal(explained.rng_state()["dropout"], trained.rng_state()["dropout"])
+
+
+@pytest.mark.parametrize("settings", OPTIMIZER_CASES, ids=lambda s: s["optimizer"])
+def test_update_formulas_textbook_rules_reproduce_the_real_step(settings: dict) -> None:
+    """The update formula's rule, fed the optimizer state the stepper recorded, gives the new weight that
+    torch.optim's own step produced (second step, so moments carry history)."""
+    design = dense_design(("tanh", "relu"), "binary", 1, seed=2, **settings)
+    trainer = make_trainer(design, "binary", 1)
+    StepExplainer(trainer, [0, 1, 2]).apply()
+    ex = StepExplainer(trainer, [3, 4], dtype=torch.float64).explanation
+    h, lr, opt = ex.hyperparameters, ex.learning_rate, ex.optimizer
+    for t in ex.layers:
+        for name, p in t.params.items():
+            w, g = p.value, p.applied_grad
+            decay = h.get("weight_decay", 0.0) if name == "weight" else 0.0
+            if decay and opt != "adamw":
+                g = g + decay * w
+            st, prev = p.state, p.previous_state
+            if opt == "sgd":
+                expected = w - lr * g
+            elif opt == "momentum":
+                np.testing.assert_allclose(st["momentum_buffer"], h["momentum"] * prev["momentum_buffer"] + g)
+                expected = w - lr * st["momentum_buffer"]
+            elif opt == "nesterov":
+                expected = w - lr * (g + h["momentum"] * st["momentum_buffer"])
+            elif opt in ("adam", "adamw"):
+                step = float(st["step"])
+                b1, b2 = h["beta1"], h["beta2"]
+                np.testing.assert_allclose(st["exp_avg"], b1 * prev["exp_avg"] + (1 - b1) * g)
+                np.testing.assert_allclose(st["exp_avg_sq"], b2 * prev["exp_avg_sq"] + (1 - b2) * g * g)
+                base = w * (1 - lr * decay) if opt == "adamw" else w
+                m_hat, v_hat = st["exp_avg"] / (1 - b1 ** step), st["exp_avg_sq"] / (1 - b2 ** step)
+                expected = base - lr * m_hat / (np.sqrt(v_hat) + h["eps"])
+            elif opt == "rmsprop":
+                expected = w - lr * g / (np.sqrt(st["square_avg"]) + h["eps"])
+            else:
+                expected = w - lr * g / (np.sqrt(st["sum"]) + h["eps"])
+            np.testing.assert_allclose(p.new_value, expected, rtol=1e-9, atol=1e-12, err_msg=f"{t.name}.{name}")
+            index = (0,) * w.ndim
+            assert update_formula(ex, t.name, name, index).lines[-1].startswith(f"  = {_num(p.new_value[index])}")
