@@ -24,9 +24,10 @@ PROG = "nnstudio explain"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="DESIGN_OR_CHECKPOINT",
                         help="a .nnstudio design (fresh weights from its seed) or a checkpoint saved by NN Studio")
-    parser.add_argument("--sample", type=int, default=0, metavar="N", help="the training sample to explain (default 0)")
-    parser.add_argument("--batch", action="store_true",
-                        help="explain the batch the trainer would take next instead of one sample")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--sample", type=int, default=0, metavar="N", help="the training sample to explain (default 0)")
+    which.add_argument("--batch", action="store_true",
+                       help="explain the batch the trainer would take next instead of one sample")
     parser.add_argument("--json", metavar="OUT", help="write the stages as JSON to OUT instead of printing them")
     parser.add_argument("--float32", action="store_true",
                         help="compute in the model's float32 (default: float64, the exact reference)")
