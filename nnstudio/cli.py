@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open")
+SUBCOMMANDS = ("validate", "train", "render", "export", "open", "explain")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         train_cli = None
     if train_cli is not None:
         train_cli.add_arguments(p)
+
+    p = sub.add_parser("explain", help="one training step stage by stage: forward, loss, backward, update")
+    from nnstudio import explain_cli
+
+    explain_cli.add_arguments(p)
 
     p = sub.add_parser("render", help="draw a design's diagram as SVG or PNG")
     p.add_argument("file", help="a .nnstudio design")
@@ -78,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio import train_cli
 
             return train_cli.main(args)
+        if command == "explain":
+            from nnstudio import explain_cli
+
+            return explain_cli.main(args)
         if command == "render":
             return _render(args.file, args.output)
         if command == "export":

@@ -73,6 +73,7 @@ class Inspector(QScrollArea):
     """Shows and edits the selection; `layer_activated(id)` asks the window to select and show a layer."""
 
     layer_activated = Signal(str)
+    layer_shown = Signal(str)  # the one layer now shown ("" for the design or a multiple selection)
 
     def __init__(self, session: DesignSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -204,6 +205,9 @@ class Inspector(QScrollArea):
         self.layer_problems.setWordWrap(True)
         self.layer_problems.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.layer_problems)
+        self.layer_extras = QVBoxLayout()  # views other packages add under a layer (the activation curve)
+        self.layer_extras.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.layer_extras)
         layout.addStretch(1)
 
     def _build_many_page(self) -> None:
@@ -236,6 +240,7 @@ class Inspector(QScrollArea):
         else:
             self.pages.setCurrentWidget(self.many_page)
         self._refresh_info()
+        self.layer_shown.emit(layer_ids[0] if len(layer_ids) == 1 else "")
 
     def _show_design(self) -> None:
         if not self.design_name.hasFocus():

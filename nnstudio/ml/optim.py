@@ -132,6 +132,16 @@ def make_optimizer(
     raise TrainingError(f"unknown optimizer {name!r}")
 
 
+def adjust_gradients(split: ParameterSplit, regularization: str, rate: float, grad_clip: float) -> None:
+    """What happens to the gradients between backward and the optimizer step: L1 adds rate * sign(w) to
+    the weights' gradients, then all gradients are clipped to a total norm of `grad_clip` (if above 0)."""
+    if regularization == "l1" and rate > 0:
+        weights = [p for p in split.weights if p.grad is not None]
+        torch._foreach_add_([p.grad for p in weights], torch._foreach_sign(weights), alpha=rate)
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(split.weights + split.others, grad_clip, foreach=True)
+
+
 def set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
     """Set every group's rate; a tensor rate (graph mode) is filled in place so captured graphs see it."""
     for group in optimizer.param_groups:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .builder import DesignModule
+from .preactivation import activation_layers, forward_with_preactivations
 
 HISTOGRAM_BINS = 30
 # "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
@@ -32,6 +33,9 @@ NEURON_MAP_MAX_TOTAL = 64
 # Evaluation batches are sized so that no layer outputs more than this many values (e.g. 4096 samples of a
 # 1024-unit layer): validating a large set, or the 10 000-point grid, never needs much memory.
 EVAL_ELEMENTS_CAP = 1 << 22
+# Pre-activation histograms use at most this many values per layer (the first samples of the probe), so a
+# wide convolution's histogram costs about what a small dense layer's does.
+PREACTIVATION_VALUES = 1 << 13
 # Eager steps' outputs are summed on the device in groups of at most this many steps.
 FOLD_EVERY = 64
 
@@ -77,6 +81,8 @@ class Telemetry:
     weight_histograms: dict[str, Histogram] = field(default_factory=dict)
     grad_histograms: dict[str, Histogram] = field(default_factory=dict)
     dead_fraction: dict[str, float] = field(default_factory=dict)  # ReLU-family layers only
+    # Pre-activations z of the probe batch, per layer that applies an activation (the inspector's curve)
+    preactivation_histograms: dict[str, Histogram] = field(default_factory=dict)
     boundary: np.ndarray | None = None  # (R, R), or (k, R, R) for k outputs; row j is y = ys[j]
     boundary_extent: tuple[float, float, float, float] | None = None  # x_min, x_max, y_min, y_max
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
@@ -171,6 +177,9 @@ class TelemetryCollector:
         self.weight_index = [position[id(layer.weight)] for layer in self.hist_layers]
         self.state_tensors = self.all_params + [b for b in model.buffers() if b.is_floating_point()]
         self.dead_layers = dead_unit_layers(model)
+        self.pre_layers = [name for name, _ in activation_layers(model)]
+        widest = max((math.prod(s.shape) for s in model.steps if s.name in self.pre_layers), default=1)
+        self.pre_samples = max(1, PREACTIVATION_VALUES // widest)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
@@ -243,10 +252,9 @@ class TelemetryCollector:
             parts.append(torch.stack(correct).sum().float() / len(x))
         return parts
 
-    def _dead_units(self) -> list[torch.Tensor]:
-        if self.probe is None or not self.dead_layers:
+    def _dead_units(self, acts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        if not self.dead_layers:
             return []
-        _, acts = self.model.forward_with_activations(self.probe)
         out = []
         for name in self.dead_layers:
             act = acts[name]
@@ -335,9 +343,19 @@ class TelemetryCollector:
                     g_max = torch._foreach_norm(stand_in, float("inf"))
                     add("grad_max", torch.stack(g_max), (len(g_max),))
                     add("grad_hist", self._histograms(w_grads, g_max), (len(weights), self.bins))
-            dead = self._dead_units()
-            if dead:
-                add("dead", dead[0], (len(self.dead_layers),))
+            if self.probe is not None and (self.dead_layers or self.pre_layers):
+                # One probe forward serves the dead-unit counts and the pre-activation histograms.
+                probe = self.probe if self.dead_layers else self.probe[:self.pre_samples]
+                _, acts, pre = forward_with_preactivations(self.model, probe, self.pre_layers)
+                dead = self._dead_units(acts)
+                if dead:
+                    add("dead", dead[0], (len(self.dead_layers),))
+                if pre:
+                    z = [pre[name][:self.pre_samples] for name in self.pre_layers]
+                    z_max = torch.stack(torch._foreach_norm(z, float("inf")))
+                    add("pre_max", z_max, (len(z),))
+                    add("pre_hist", self._histograms(z, list(z_max)), (len(z), self.bins))
+                del acts, pre
             grid_parts, grid_layout = self._grid()
             parts.extend(p.float() for p in grid_parts)
             layout.extend(grid_layout)
@@ -390,11 +408,16 @@ class TelemetryCollector:
         dead = {}
         if "dead" in host:
             dead = {name: float(v) for name, v in zip(self.dead_layers, host["dead"].tolist(), strict=True)}
+        pre_hists = {}
+        if "pre_hist" in host:
+            for row, name in enumerate(self.pre_layers):
+                high = float(host["pre_max"][row])
+                pre_hists[name] = Histogram(host["pre_hist"][row].astype(np.int64), -high, high)
         neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
         return Telemetry(
             train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
-            dead_fraction=dead, boundary=host.get("boundary"),
+            dead_fraction=dead, preactivation_histograms=pre_hists, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
             neuron_outputs=neurons, **progress,
         )

@@ -42,6 +42,7 @@ from .control import TrainingControl
 from .cudagraph import GRAPH_MODES, GraphStep, graph_blockers
 from .faults import LastFiniteWeights, is_out_of_memory, nan_error, oom_error, release_memory
 from .optim import (
+    adjust_gradients,
     make_losses,
     make_optimizer,
     prepare_targets,
@@ -616,12 +617,7 @@ class Trainer:
         self.collector.defer(out, yb, loss)
 
     def _adjust_gradients(self) -> None:
-        rate = self.live.regularization_rate
-        if self.config.regularization == "l1" and rate > 0:
-            weights = [p for p in self._split.weights if p.grad is not None]
-            torch._foreach_add_([p.grad for p in weights], torch._foreach_sign(weights), alpha=rate)
-        if self.live.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self._params, self.live.grad_clip, foreach=True)
+        adjust_gradients(self._split, self.config.regularization, self.live.regularization_rate, self.live.grad_clip)
 
     def _graph_batches(self, perm: torch.Tensor) -> None:
         bs = self.batch_size

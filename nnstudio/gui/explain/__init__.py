@@ -1,0 +1,92 @@
+"""Explain mode in the window: step through one forward and backward pass with the real numbers.
+
+One entry point, `attach_explain(window)`: the Explain dock, Train ▸ Explain One Step, and the inspector's
+activation curve with the layer's live pre-activations. What they show is
+computed by `nnstudio.ml.explain` (Qt-free, shared with `nnstudio explain`). Attaching imports neither
+torch nor numpy: the dock's content is built when it is first shown, the model when a step is explained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .session import ExplainSession, Selection
+
+
+class ExplainHost(QWidget):
+    """The Explain dock's widget: holds the session at once and builds the panel when first needed."""
+
+    def __init__(self, session: ExplainSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("explainHost")
+        self.session = session
+        self._panel: Any = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.dock: Any = None
+        self.action: QAction | None = None
+        self.activations: Any = None  # the inspector's ActivationInspector
+
+    @property
+    def panel(self) -> Any:
+        if self._panel is None:
+            from .panel import ExplainPanel
+
+            self._panel = ExplainPanel(self.session, self)
+            self._layout.addWidget(self._panel)
+        return self._panel
+
+    def showEvent(self, event: Any) -> None:
+        self.panel  # noqa: B018 - builds it
+        super().showEvent(event)
+
+    def explain_step(self) -> bool:
+        """Train ▸ Explain One Step: show the dock and explain the batch the next training step takes."""
+        self.panel  # noqa: B018
+        if self.dock is not None:
+            self.dock.show()
+            self.dock.raise_()
+        return self.session.explain(None)
+
+
+def attach_explain(window: Any) -> ExplainHost:
+    """Add the Explain dock (tabbed with the inspector) and Train ▸ Explain One Step (Ctrl+E) to a window;
+    attaches training first if it is not. Returns the dock's widget (`.session`, `.panel`)."""
+    from ..training import attach_training
+
+    existing = window.findChild(ExplainHost)
+    if existing is not None:
+        return existing
+    training = attach_training(window)
+    host = ExplainHost(ExplainSession(window, training))
+    inspector = getattr(window, "inspector_dock", None)
+    host.dock = window.add_dock(host, "Explain", "explainDock", Qt.DockWidgetArea.RightDockWidgetArea,
+                                tabify_with=inspector)
+    training_dock = getattr(training, "panel_dock", None)
+    if training_dock is not None:  # the Training tab stays in front; Explain waits behind it
+        training_dock.raise_()
+    action = QAction("&Explain One Step", window)
+    action.setObjectName("actionExplainStep")
+    action.setShortcut(QKeySequence("Ctrl+E"))
+    action.setToolTip("Step through one forward and backward pass of the next training batch, with the real "
+                      "numbers (Ctrl+E)")
+    action.triggered.connect(lambda _checked=False: host.explain_step())
+    window.addAction(action)
+    menu = getattr(training, "menu", None)
+    if menu is not None:
+        menu.addSeparator()
+        menu.addAction(action)
+    host.action = action
+    inspector = getattr(window, "inspector", None)
+    if inspector is not None and hasattr(inspector, "layer_shown"):
+        from .activation_view import ActivationInspector
+
+        host.activations = ActivationInspector(window, training)
+    return host
+
+
+__all__ = ["ExplainHost", "ExplainSession", "Selection", "attach_explain"]
