@@ -49,6 +49,7 @@ from nnstudio.core.settings import (
 
 from ..param_form import ParamForm
 from ..theme import canvas_colours
+from ..wheel_guard import guard_wheel
 from . import gcguard
 from .commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand
 from .preview import DatasetLoader, DatasetPreview
@@ -154,6 +155,7 @@ class TrainingPanel(QScrollArea):
         self._build_data_box(layout)
         self._build_training_box(layout)
         layout.addStretch(1)
+        guard_wheel(self)
 
         self.loader = DatasetLoader(self)
         self.loader.loaded.connect(self._on_loaded)

@@ -1,0 +1,57 @@
+"""The first ten minutes in the window: complete curves, no silent wheel edits, one reset path, docks that hold."""
+
+from __future__ import annotations
+
+from gui_training_helpers import run_to_end
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QSlider
+
+
+def _wheel(widget, notches: int = -3) -> None:
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * notches), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_a_ten_epoch_run_keeps_ten_points_per_curve(studio, qtbot):
+    window, controller = studio
+    controller.panel.form.editor("epochs").setValue(10)
+    assert window.design.training.epochs == 10
+    outcome = run_to_end(qtbot, controller)
+    assert outcome.status == "completed"
+    history = controller.history
+    x, _y = history.loss_train.data()
+    assert list(x) == [float(e) for e in range(1, 11)]
+    assert len(history.accuracy_train) == 10
+    assert len(history.grad_norms) and all(len(s) == 10 for s in history.grad_norms.values())
+    # The panel's final numbers are the trainer's last publication; the curve's last point is that epoch.
+    assert controller.latest.epoch == 10 and len(history.rows) == 10
+
+
+def test_the_wheel_over_an_unfocused_control_scrolls_the_panel_and_changes_nothing(studio, qtbot):
+    window, controller = studio
+    panel = controller.panel
+    panel.resize(panel.width(), 200)  # room to scroll
+    slider = panel.findChild(QSlider, "datasetTrainPercent")
+    before = slider.value(), window.design.dataset.train_percent
+    window.canvas.setFocus()
+    assert not slider.hasFocus()
+    bar = panel.verticalScrollBar()
+    bar.setValue(0)
+    _wheel(slider, -3)
+    assert (slider.value(), window.design.dataset.train_percent) == before
+    assert bar.maximum() > 0 and bar.value() > 0  # the wheel went to the panel, which scrolled
+    combos = [c for c in panel.findChildren(QComboBox) if c.isVisibleTo(panel) and c.count() > 1]
+    assert combos
+    for combo in combos:
+        index = combo.currentIndex()
+        _wheel(combo, -1)
+        assert combo.currentIndex() == index, combo.objectName()
+    # Once the user clicks (focuses) the slider, the wheel is theirs to change it with.
+    slider.setFocus()
+    qtbot.waitUntil(slider.hasFocus)
+    _wheel(slider, 1)
+    assert slider.value() != before[0]
