@@ -1,26 +1,43 @@
 """The mouse wheel scrolls a panel unless a control has focus: no setting changes silently under the pointer.
 
 A spin box, combo box or slider takes the wheel only once it has focus (clicked or tabbed to); before
-that, the wheel event is ignored by the control and Qt passes it on to the parent, so the panel's scroll
-area scrolls. Controls get Qt.StrongFocus so the wheel itself never gives them focus.
+that, the event goes to the scroll bar of the nearest scroll area around the control (so the panel
+scrolls), or, outside any scroll area, is ignored and travels to the parent. Controls get Qt.StrongFocus
+so the wheel itself never gives them focus.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QWidget
 
 GUARDED = (QAbstractSpinBox, QComboBox, QAbstractSlider)
 
 
 class WheelGuard(QObject):
-    """Event filter: an unfocused control ignores the wheel, which then goes to its parent."""
+    """Event filter: an unfocused control hands the wheel to the scroll area around it."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
-            event.ignore()  # ignored + filtered: QApplication hands the event to the parent widget
+        if event.type() != QEvent.Type.Wheel or not isinstance(watched, QWidget) or watched.hasFocus():
+            return False
+        area = _scroll_area(watched)
+        if area is None:
+            event.ignore()  # ignored + filtered: Qt hands a real (spontaneous) wheel event to the parent
             return True
-        return False
+        delta = event.angleDelta()
+        bar = area.horizontalScrollBar() if abs(delta.x()) > abs(delta.y()) else area.verticalScrollBar()
+        QApplication.sendEvent(bar, event)
+        event.accept()
+        return True
+
+
+def _scroll_area(widget: QWidget) -> QAbstractScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractScrollArea):
+            return parent
+        parent = parent.parentWidget()
+    return None
 
 
 def guard_control(widget: QWidget, guard: WheelGuard) -> None:
