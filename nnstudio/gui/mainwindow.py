@@ -37,6 +37,7 @@ from nnstudio.core import Design, FormatError, NNStudioError
 from nnstudio.core.inference import format_count
 from nnstudio.io import dumps, load_design, save_design
 
+from . import dock_layout
 from .canvas import CanvasScene, CanvasView
 from .commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
 from .fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
@@ -873,11 +874,9 @@ class MainWindow(QMainWindow):
         geometry = s.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
+            dock_layout.fit_to_screen(self)
         else:
-            screen = QGuiApplication.primaryScreen()
-            if screen is not None:
-                area = screen.availableGeometry()
-                self.resize(round(area.width() * 0.8), round(area.height() * 0.8))
+            dock_layout.initial_geometry(self)
             em = self.fontMetrics().height()
             self.resizeDocks([self.palette_dock, self.inspector_dock], [em * 15, em * 19],
                              Qt.Orientation.Horizontal)

@@ -336,16 +336,13 @@ class TrainingController(QObject):
         return dock_name.encode("utf-16-be") in bytes(state.data())
 
     def _size_docks(self) -> None:
-        """First start (no saved layout): room for the panel, and plots tall enough to read."""
-        if self._layout_restored:
-            return
+        """First start (or a saved layout that was squeezed): the default sizes, in proportion to the window."""
+        from .. import dock_layout
+
         window = self.window
-        em = window.fontMetrics().height()
-        window.resizeDocks([self.panel_dock], [em * 27], Qt.Orientation.Horizontal)
-        window.resizeDocks([self.plot_docks["loss"], self.plot_docks["output"]], [em * 40, em * 28],
-                           Qt.Orientation.Horizontal)
-        window.resizeDocks([self.plot_docks["loss"]], [max(em * 20, round(window.height() * 0.4))],
-                           Qt.Orientation.Vertical)
+        if self._layout_restored and not dock_layout.squeezed(window):
+            return
+        dock_layout.default_sizes(window)
         canvas = getattr(window, "canvas", None)
         if canvas is not None and hasattr(canvas, "fit_all"):
             QTimer.singleShot(0, canvas.fit_all)  # the canvas got smaller: show the whole design again

@@ -143,7 +143,7 @@ class TrainingPanel(QScrollArea):
         self.running = False
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # never clip: scroll both ways
         body = QWidget()
         body.setObjectName("trainingPanelBody")
         self.setWidget(body)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from gui_training_helpers import run_to_end
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QSlider
+
+from nnstudio.gui import dock_layout
 
 
 def _wheel(widget, notches: int = -3) -> None:
@@ -55,3 +58,38 @@ def test_the_wheel_over_an_unfocused_control_scrolls_the_panel_and_changes_nothi
     qtbot.waitUntil(slider.hasFocus)
     _wheel(slider, 1)
     assert slider.value() != before[0]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000)])
+def test_dock_widths_hold_when_training_numbers_appear(studio, qtbot, size):
+    window, controller = studio
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
+    dock_layout.default_sizes(window)
+    QApplication.processEvents()
+
+    def widths():
+        return {name: dock.width() for name, dock in window.docks.items()
+                if dock.isVisible() and not dock.visibleRegion().isEmpty()}
+
+    before = widths()
+    assert {"paletteDock", "trainingDock", "lossDock", "outputDock"} <= set(before)
+    assert before["paletteDock"] >= 7 * window.fontMetrics().height()
+    controller.panel.form.editor("epochs").setValue(5)
+    assert run_to_end(qtbot, controller).status == "completed"
+    QApplication.processEvents()
+    assert controller.plots.output.values.text()  # the header holds numbers now
+    assert widths() == before
+    assert window.width() == size[0]
+    # The Training panel scrolls both ways rather than clipping its contents.
+    assert controller.panel.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded
+
+
+def test_a_squeezed_saved_layout_is_not_brought_back(studio, qtbot):
+    window, _controller = studio
+    window.resizeDocks([window.palette_dock], [20], Qt.Orientation.Horizontal)
+    QApplication.processEvents()
+    assert "paletteDock" in dock_layout.squeezed(window)
+    dock_layout.default_sizes(window)
+    QApplication.processEvents()
+    assert not dock_layout.squeezed(window)
