@@ -486,6 +486,15 @@ class CanvasView(QGraphicsView):
         self._space_held = False
         self._pending_view = None
         self._context_actions: tuple[list[QAction], list[QAction]] = ([], [])
+        self._showed_hint = not scene.blocks
+        scene.changed.connect(self._hint_follows_blocks)
+
+    def _hint_follows_blocks(self, _regions=None) -> None:
+        """The empty-canvas hint is painted over the whole view: repaint all of it when it comes or goes."""
+        empty = not self.canvas_scene.blocks
+        if empty != self._showed_hint:
+            self._showed_hint = empty
+            self.viewport().update()
 
     @property
     def canvas_scene(self) -> CanvasScene:

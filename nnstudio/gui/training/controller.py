@@ -513,7 +513,9 @@ class TrainingController(QObject):
         return True
 
     def _forget(self) -> None:
-        """Drop the trained weights, the history, the plots' contents and the canvas maps."""
+        """The one reset path (Reset weights, File ▸ New / Open, a run that starts from new weights): drop
+        the trained weights, the history, every plot's contents (shown or not), the canvas maps, the
+        panel's progress and any message about the design that was."""
         self.trained = None
         self.latest = None
         self.info = None
@@ -523,6 +525,7 @@ class TrainingController(QObject):
         if self.plots is not None:
             self.plots.reset()
         self.panel.reset_progress()
+        self.panel.show_message("")
         self._set_phase(self.phase)
 
     def _start(self, step: bool) -> bool:
@@ -738,13 +741,14 @@ class TrainingController(QObject):
             return
         if kind not in STRUCTURAL_EVENTS:
             return
+        if not self.active and self.panel.message.property("error"):
+            self.panel.show_message("")  # it was about the design before this edit
         if self.active and not self._network_changed:
             self._network_changed = True
             self.stop()
             self.say("The network changed while training: stopping the run…")
         if kind == "reset" and not self._opening_checkpoint and not self.active:
             self._forget()  # another design: its own history starts empty
-            self.panel.show_message("")
         elif self.trained is not None and not self.trained.fits(self.window.design):
             self.overlay.clear()
 

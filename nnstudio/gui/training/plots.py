@@ -281,6 +281,9 @@ class CurvesView(PlotView):
 
     def reset(self) -> None:
         super().reset()
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.values.setText("")
         self.keeper.reset()
 
 
@@ -484,6 +487,11 @@ class WeightsView(PlotView):
 
     def reset(self) -> None:
         super().reset()
+        self.hist_curve.setData([], [])
+        self.dist_image.clear()
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        self.layer_combo.blockSignals(False)
         self.hist_keeper.reset()
         self.dist_keeper.reset()
 

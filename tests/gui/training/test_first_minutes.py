@@ -93,3 +93,46 @@ def test_a_squeezed_saved_layout_is_not_brought_back(studio, qtbot):
     dock_layout.default_sizes(window)
     QApplication.processEvents()
     assert not dock_layout.squeezed(window)
+
+
+def _views_are_empty(controller) -> None:
+    plots = controller.plots
+    for view in (plots.loss, plots.accuracy, plots.learning_rate):
+        assert all(len(curve.getData()[0] or []) == 0 for curve in view.curves.values()), view.objectName()
+        assert view.values.text() == ""
+    assert not plots.gradients.curves and plots.gradients.table.rowCount() == 0
+    assert len(plots.weights.hist_curve.getData()[0] or []) == 0 and plots.weights.dist_image.image is None
+    assert plots.weights.layer_combo.count() == 0
+    assert not plots.output.has_boundary and plots.output.values.text() == ""
+    assert controller.history.empty and controller.latest is None
+    assert controller.panel.epoch_label.text() == "Epoch 0"
+
+
+@pytest.mark.parametrize("how", ["reset", "new", "open"])
+def test_reset_new_and_open_clear_every_view(studio, qtbot, how):
+    from gui_training_helpers import ROOT
+
+    window, controller = studio
+    controller.panel.form.editor("epochs").setValue(3)
+    assert run_to_end(qtbot, controller).status == "completed"
+    for key in controller.plots.views:  # draw every tab once, so each holds the run's pictures
+        controller.plots.views[key].refresh(controller.history, controller.latest, force=True)
+    assert len(controller.plots.weights.hist_curve.getData()[0]) > 0
+    if how == "reset":
+        controller.reset_weights()
+    elif how == "new":
+        window.new_design()
+    else:
+        window.open_file(ROOT / "resources" / "examples" / "spiral.nnstudio", ask=False)
+    _views_are_empty(controller)
+
+
+def test_an_error_about_a_deleted_layer_does_not_stay(studio, qtbot):
+    window, controller = studio
+    output = next(layer for layer in window.design.layers.values() if layer.type == "Output")
+    window.select_layers([output.id])
+    window.delete_selection()
+    assert not controller.train()
+    assert controller.panel.message.isVisible() and controller.panel.message.property("error")
+    window.undo_stack.undo()  # the design is whole again: the message was about what it was
+    assert not controller.panel.message.isVisibleTo(controller.panel)
