@@ -22,7 +22,7 @@ MIN_SIDE_EM = {"paletteDock": 7, "trainingDock": 14, "inspectorDock": 14}
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
-PLOT_TABS = ("accuracyDock", "learningRateDock", "gradientsDock", "weightsDock", "problemsDock")
+PLOT_TABS = ("accuracyDock", "learningRateDock", "gradientsDock", "weightsDock")
 
 
 def elastic_label(label: QLabel) -> QLabel:
@@ -105,7 +105,8 @@ def reset_layout(window: QMainWindow) -> None:
     for dock in docks.values():
         dock.setFloating(False)
     placed: dict[str, tuple[Qt.DockWidgetArea, str | None]] = {
-        "paletteDock": (LEFT, None), "inspectorDock": (RIGHT, None), "trainingDock": (RIGHT, "inspectorDock"),
+        "paletteDock": (LEFT, None), "problemsDock": (LEFT, None), "inspectorDock": (RIGHT, None),
+        "trainingDock": (RIGHT, "inspectorDock"),
         "lossDock": (BOTTOM, None), "outputDock": (BOTTOM, None),
     }
     placed.update({name: (BOTTOM, "lossDock") for name in PLOT_TABS})
@@ -118,6 +119,8 @@ def reset_layout(window: QMainWindow) -> None:
             window.tabifyDockWidget(docks[tab_with], dock)
         elif name == "outputDock" and "lossDock" in docks:
             window.splitDockWidget(docks["lossDock"], dock, Qt.Orientation.Horizontal)
+        elif name == "problemsDock" and "paletteDock" in docks:
+            window.splitDockWidget(docks["paletteDock"], dock, Qt.Orientation.Vertical)
         dock.show()
     for name in ("trainingDock", "lossDock"):
         if name in docks:

@@ -37,15 +37,16 @@ from nnstudio.core import Design, FormatError, NNStudioError
 from nnstudio.core.inference import format_count
 from nnstudio.io import dumps, load_design, save_design
 
-from . import dock_layout
+from . import appearance, dock_layout
 from .canvas import CanvasScene, CanvasView
 from .commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
 from .fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
-from .icons import icon
+from .icons import icon, set_icon
 from .inspector import Inspector
 from .layout import layered_layout
 from .locations import DESIGN_SUFFIX, app_settings, example_paths, example_title, recovery_dir
 from .palette import LayerPalette
+from .problems import ProblemsPanel
 from .recovery import RecoveryEntry, RecoveryStore
 from .render import render_design
 from .session import DesignSession
@@ -95,6 +96,11 @@ class MainWindow(QMainWindow):
                                           Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self.add_dock(self.inspector, "Inspector", "inspectorDock",
                                             Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_panel = ProblemsPanel(self.session)
+        self.problems_dock = self.add_dock(self.problems_panel, "Problems", "problemsDock",
+                                           Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.splitDockWidget(self.palette_dock, self.problems_dock, Qt.Orientation.Vertical)
+        self.problems_panel.layer_activated.connect(lambda lid: self.select_layers([lid], centre=True))
         self._connect_signals()
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setObjectName("autosaveTimer")
@@ -103,6 +109,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave_now)
         self._autosave_timer.start()
         self._restore_settings()
+        appearance.install(self)
         self._update_title()
         self._update_status()
         self._update_selection_actions()
@@ -586,7 +593,7 @@ class MainWindow(QMainWindow):
             action.setToolTip(tip)
             action.setStatusTip(tip)
         if icon_name:
-            action.setIcon(icon(icon_name))
+            set_icon(action, icon_name)
         action.setCheckable(checkable)
         if slot is not None:
             action.triggered.connect(lambda _checked=False: slot())
@@ -741,12 +748,8 @@ class MainWindow(QMainWindow):
         self.problems_button = QToolButton()
         self.problems_button.setObjectName("statusProblems")
         self.problems_button.setAutoRaise(True)
-        self.problems_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.problems_button.setToolTip("Problems in the design: click to go to one")
-        self.problems_menu = QMenu(self.problems_button)
-        self.problems_menu.setObjectName("menuProblems")
-        self.problems_menu.aboutToShow.connect(self._fill_problems_menu)
-        self.problems_button.setMenu(self.problems_menu)
+        self.problems_button.setToolTip("Problems in the design: click to list them all")
+        self.problems_button.clicked.connect(self.show_problems)
         self.params_label = QLabel()
         self.params_label.setObjectName("statusParams")
         self.params_label.setToolTip("Trainable parameters in the whole design")
@@ -832,17 +835,11 @@ class MainWindow(QMainWindow):
         colour = colours.error if errors else colours.warning if warnings else colours.accept
         self.problems_button.setStyleSheet(f"QToolButton {{ color: {colour.name()} }}")
 
-    def _fill_problems_menu(self) -> None:
-        self.problems_menu.clear()
-        result = self.session.inference
-        if not result.diagnostics:
-            self.problems_menu.addAction("The design has no problems").setEnabled(False)
-            return
-        for d in result.diagnostics[:50]:
-            mark = "●" if d.severity == "error" else "▲"
-            action = self.problems_menu.addAction(f"{mark}  {d.message}")
-            if d.layer_id is not None:
-                action.triggered.connect(lambda _c=False, lid=d.layer_id: self.select_layers([lid], centre=True))
+    def show_problems(self) -> None:
+        """The Problems panel, shown and raised (the status bar's problems button)."""
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.problems_panel.setFocus()
 
     def _set_show_grid(self, show: bool) -> None:
         self.scene.set_show_grid(show)

@@ -81,14 +81,14 @@ def test_actions_and_key_widgets_have_object_names(window):
     for action in window.findChildren(QAction):
         if action.text() and not action.isSeparator() and action.menu() is None:
             parent_menu = action.parent()
-            if parent_menu in (window.recent_menu, window.examples_menu, window.problems_menu):
+            if parent_menu in (window.recent_menu, window.examples_menu):
                 continue
             assert action.objectName(), f"action {action.text()!r} has no objectName"
     for name in ("actionSave", "actionUndo", "actionRedo", "actionOpen", "actionNew", "actionAutoLayout",
                  "actionFitView", "actionExportSvg", "actionExportPng", "actionDelete", "actionPaste"):
         assert window.findChild(QAction, name) is not None, name
     for name in ("palette", "canvas", "inspector", "paletteDock", "inspectorDock", "statusParams",
-                 "statusProblems", "mainToolBar"):
+                 "statusProblems", "mainToolBar", "problemsDock", "problemsPanel"):
         assert window.findChild(object, name) is not None, name
     assert window.objectName() == "MainWindow"
 
@@ -106,4 +106,4 @@ def test_add_dock_lists_the_panel_in_the_view_menu(window):
     dock = window.add_dock(QLabel("plots"), "Plots", "plotsDock")
     assert window.docks["plotsDock"] is dock
     toggles = [a.text() for a in window._panels_menu.actions()]
-    assert toggles == ["Layers", "Inspector", "Plots"]
+    assert toggles == ["Layers", "Inspector", "Problems", "Plots"]

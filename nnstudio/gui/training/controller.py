@@ -30,13 +30,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QProgressBar,
-    QStyle,
     QToolBar,
     QWidget,
 )
 
 from nnstudio.core import DesignEvent, NNStudioError
 
+from ..icons import set_icon
 from . import gcguard
 from .neuron_maps import NeuronMapOverlay
 from .pacing import PaintClock
@@ -162,7 +162,7 @@ class TrainingController(QObject):
     # ---- building ----------------------------------------------------------------------------------
 
     def _action(self, key: str, text: str, slot: Callable[[], Any], shortcut: str | None, tip: str,
-                icon: QStyle.StandardPixmap | None = None, checkable: bool = False) -> QAction:
+                icon: str | None = None, checkable: bool = False) -> QAction:
         action = QAction(text, self.window)
         action.setObjectName("action" + key[0].upper() + key[1:])
         if shortcut:
@@ -171,7 +171,7 @@ class TrainingController(QObject):
         action.setToolTip(tip)
         action.setStatusTip(tip)
         if icon is not None:
-            action.setIcon(self.window.style().standardIcon(icon))
+            set_icon(action, icon)  # drawn in the palette's text colour, so it reads on a dark look too
         action.setCheckable(checkable)
         if checkable:
             action.toggled.connect(lambda on: slot(on))
@@ -183,15 +183,14 @@ class TrainingController(QObject):
 
     def _create_actions(self) -> None:
         self.actions: dict[str, QAction] = {}
-        sp = QStyle.StandardPixmap
         a = self._action
-        a("train", "&Train", self.train, "F5", "Train the network (resumes when paused)", sp.SP_MediaPlay)
-        a("pause", "&Pause", self.pause, "F6", "Pause training after the current batch", sp.SP_MediaPause)
-        a("resume", "&Resume", self.resume, None, "Continue a paused training", sp.SP_MediaPlay)
-        a("step", "&Step", self.step, "F10", "Train exactly one batch, then pause", sp.SP_MediaSkipForward)
-        a("stop", "St&op", self.stop, "Shift+F5", "Stop training; the trained weights are kept", sp.SP_MediaStop)
+        a("train", "&Train", self.train, "F5", "Train the network (resumes when paused)", "train")
+        a("pause", "&Pause", self.pause, "F6", "Pause training after the current batch", "pause")
+        a("resume", "&Resume", self.resume, None, "Continue a paused training", "train")
+        a("step", "&Step", self.step, "F10", "Train exactly one batch, then pause", "step")
+        a("stop", "St&op", self.stop, "Shift+F5", "Stop training; the trained weights are kept", "stop")
         a("reset", "Rese&t Weights", self.reset_weights, "Ctrl+R",
-          "Forget the trained weights and the plots: the next run starts from new weights", sp.SP_BrowserReload)
+          "Forget the trained weights and the plots: the next run starts from new weights", "reset")
         self.actions["reset"].setObjectName("actionResetWeights")
         a("saveCheckpoint", "Save &Checkpoint…", self.save_checkpoint, None,
           "Save the trained weights, optimizer state and design as a checkpoint (.safetensors)")
@@ -210,7 +209,8 @@ class TrainingController(QObject):
         menu = QMenu("T&rain", window)
         menu.setObjectName("menuTrain")
         acts = self.actions
-        menu.addActions([acts[k] for k in ("train", "pause", "resume", "step", "stop", "reset")])
+        # Train reads "Resume" while paused, so the separate Resume action stays out of the menu.
+        menu.addActions([acts[k] for k in ("train", "pause", "step", "stop", "reset")])
         menu.addSeparator()
         menu.addActions([acts["openCheckpoint"], acts["saveCheckpoint"]])
         self.export_menu = menu.addMenu("&Export Model")
