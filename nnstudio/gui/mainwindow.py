@@ -52,6 +52,7 @@ from .render import render_design
 from .session import DesignSession
 
 APP_NAME = "NN Studio"
+READABLE_ZOOM = 0.7  # below this, blocks hide their shapes and parameter counts
 MAX_RECENT = 10
 AUTOSAVE_SECONDS = 30
 _FILE_FILTER = f"NN Studio designs (*{DESIGN_SUFFIX});;All files (*)"
@@ -515,7 +516,19 @@ class MainWindow(QMainWindow):
             left, top = fragment_bounds(fragment)
             where = self.canvas.mapToScene(cursor)
             offset = self.scene.snap(QPointF(where.x() - left, where.y() - top))
-        return self._push_fragment(fragment, offset, "Paste")
+        return self._push_fragment(fragment, self._free_offset(fragment, offset, step), "Paste")
+
+    def _free_offset(self, fragment, offset, step: float) -> tuple[float, float]:
+        """Move a paste on, a few grid steps at a time, until no pasted block lands on an existing one."""
+        taken = [layer.position for layer in self.design.layers.values()]
+        near = step * 0.9
+        dx, dy = float(offset[0]), float(offset[1])
+        for _ in range(50):
+            spots = [(item["position"][0] + dx, item["position"][1] + dy) for item in fragment["layers"]]
+            if not any(abs(x - tx) < near and abs(y - ty) < near for x, y in spots for tx, ty in taken):
+                break
+            dx, dy = dx + step, dy + step
+        return dx, dy
 
     def duplicate_selection(self) -> bool:
         ids = self.scene.selected_layer_ids()
@@ -530,6 +543,8 @@ class MainWindow(QMainWindow):
             self.status(f"Could not {verb.lower()}: {command.error}", error=True)
             return False
         self.select_layers(command.layer_ids)
+        count = len(command.layer_ids)
+        self.status(f"{verb.rstrip('e')}ed {count} layer{'s' if count != 1 else ''}")
         return True
 
     def select_all(self) -> None:
@@ -854,7 +869,7 @@ class MainWindow(QMainWindow):
     def _apply_view_state(self) -> None:
         view = self.design.view
         if view.zoom == 1.0 and view.center_x == 0.0 and view.center_y == 0.0:
-            self.canvas.fit_all()
+            self.canvas.fit_all(min_zoom=READABLE_ZOOM)  # blocks keep their shapes and counts legible
         else:
             self.canvas.show_view(view.zoom, QPointF(view.center_x, view.center_y))
 

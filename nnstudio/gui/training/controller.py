@@ -135,6 +135,7 @@ class TrainingController(QObject):
         self._tasks: list[_BackgroundTask] = []
         self._visible: set[str] = set()
         self._after_paint_scheduled = False
+        self._stepping = False  # a Step was asked for: say what it did once the worker pauses after it
 
         self.panel = TrainingPanel(self.session, base_dir=self.base_dir)
         self.panel.message_changed.connect(self._echo_message)
@@ -343,9 +344,9 @@ class TrainingController(QObject):
         if self._layout_restored and not dock_layout.squeezed(window):
             return
         dock_layout.default_sizes(window)
-        canvas = getattr(window, "canvas", None)
-        if canvas is not None and hasattr(canvas, "fit_all"):
-            QTimer.singleShot(0, canvas.fit_all)  # the canvas got smaller: show the whole design again
+        apply_view = getattr(window, "_apply_view_state", None)
+        if apply_view is not None:
+            QTimer.singleShot(0, apply_view)  # the canvas got smaller: show the design again
 
     # ---- after the window is on screen -------------------------------------------------------------
 
@@ -489,10 +490,12 @@ class TrainingController(QObject):
     def step(self) -> bool:
         """One batch: from a pause, or from idle (training starts and pauses after the batch)."""
         if self.phase == "paused" and self.control is not None:
+            self._stepping = True
             self.control.step(1)
             return True
         if self.phase == "idle":
-            return self._start(step=True)
+            self._stepping = self._start(step=True)
+            return self._stepping
         return False
 
     def stop(self) -> bool:
@@ -628,6 +631,11 @@ class TrainingController(QObject):
         if latest is not None:
             self.latest = latest
             self.history.add_histograms(latest)
+            if self._stepping and latest.reason == "paused":
+                self._stepping = False
+                loss = f": training loss {latest.train_loss:.4g}" if latest.train_loss is not None else ""
+                self.say(f"Stepped one batch (step {latest.step:,}, epoch {latest.epoch:,}){loss}. "
+                         "Step again, or Train to continue.")
         return bool(rows) or latest is not None
 
     def _draw_frame(self) -> None:
@@ -773,6 +781,8 @@ class TrainingController(QObject):
         if stem is None:
             stem = Path(path).stem if path is not None else _file_stem(self.window.design.name)
         folder = Path(path).parent if path is not None else Path.home()
+        if not _writable_user_folder(folder):
+            folder = Path.home()  # never suggest the installed examples (or another read-only) folder
         return str(folder / f"{stem}{suffix}")
 
     def _ask_save(self, title: str, suggested: str, file_filter: str) -> Path | None:
@@ -991,3 +1001,15 @@ def _file_stem(name: str) -> str:
     stem = "".join(ch if ch.isalnum() or ch in "-_ " else "-" for ch in name).strip(" -") or "design"
     return stem[:80]
 
+
+def _writable_user_folder(folder: Path) -> bool:
+    import os
+
+    from ..locations import examples_dir
+
+    try:
+        if folder.resolve() == examples_dir().resolve():
+            return False
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)

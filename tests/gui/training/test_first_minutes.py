@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gui_training_helpers import run_to_end
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -136,3 +138,55 @@ def test_an_error_about_a_deleted_layer_does_not_stay(studio, qtbot):
     assert controller.panel.message.isVisible() and controller.panel.message.property("error")
     window.undo_stack.undo()  # the design is whole again: the message was about what it was
     assert not controller.panel.message.isVisibleTo(controller.panel)
+
+
+def test_step_says_what_it_did_and_draws_a_point(studio, qtbot):
+    _window, controller = studio
+    assert controller.step()
+    qtbot.waitUntil(lambda: controller.phase == "paused" and "Stepped one batch" in controller.panel.message.text(),
+                    timeout=90_000)
+    assert "step 1," in controller.panel.message.text()
+    assert len(controller.history.loss_train) == 1  # the single batch is on the curve
+    assert controller.step()
+    qtbot.waitUntil(lambda: "step 2," in controller.panel.message.text(), timeout=90_000)
+    assert len(controller.history.loss_train) == 2
+    controller.stop()
+    qtbot.waitUntil(lambda: controller.phase == "idle", timeout=90_000)
+
+
+def test_paste_never_lands_on_existing_blocks_and_says_pasted(studio):
+    window, _controller = studio
+    window.select_all()
+    before = {layer.position for layer in window.design.layers.values()}
+    count = len(before)
+    assert window.copy_selection()
+    assert window.paste()
+    assert "Pasted" in window.status_label.text()
+    pasted = [window.design.layers[i].position for i in window.scene.selected_layer_ids()]
+    assert len(pasted) == count
+    step = window.scene.style.grid * 3
+    for x, y in pasted:
+        assert all(abs(x - bx) >= step * 0.9 or abs(y - by) >= step * 0.9 for bx, by in before)
+
+
+def test_examples_open_at_a_readable_zoom_and_exports_never_suggest_the_examples_folder(studio, qtbot):
+    from gui_training_helpers import ROOT
+
+    from nnstudio.gui.locations import examples_dir
+    from nnstudio.gui.mainwindow import READABLE_ZOOM
+
+    window, controller = studio
+    window.resize(1280, 720)
+    for example in sorted((ROOT / "resources" / "examples").glob("*.nnstudio")):
+        assert window.open_file(example, ask=False)
+        qtbot.waitUntil(lambda: window.canvas.zoom >= READABLE_ZOOM - 1e-6, timeout=5_000)
+        assert Path(controller._suggested(".onnx")).parent.resolve() != examples_dir().resolve()
+
+
+def test_a_garbage_file_says_what_to_do(studio, tmp_path, training_dialogs):
+    window, _controller = studio
+    garbage = tmp_path / "photo.nnstudio"
+    garbage.write_bytes(b"\xbf\xff\x00binary")
+    assert not window.open_file(garbage, ask=False)
+    _title, message = training_dialogs.errors[-1]
+    assert "not an NN Studio design" in message and "open a .nnstudio file" in message
