@@ -486,6 +486,7 @@ class CanvasView(QGraphicsView):
         self._space_held = False
         self._pending_view = None
         self._context_actions: tuple[list[QAction], list[QAction]] = ([], [])
+        self.show_hint = True  # the empty-design hint (off while the window's first file is loading)
         self._showed_hint = not scene.blocks
         scene.changed.connect(self._hint_follows_blocks)
 
@@ -693,7 +694,7 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         scene = self.canvas_scene
-        if scene.blocks:
+        if scene.blocks or not self.show_hint:
             return
         # An empty design says how to begin, in the middle of the view at any zoom.
         painter.save()

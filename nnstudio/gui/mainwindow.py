@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 import nnstudio
+from nnstudio import io as design_io  # its loader (pydantic) is imported on first use, after first paint
 from nnstudio.core import Design, FormatError, NNStudioError
 from nnstudio.core.inference import format_count
-from nnstudio.io import dumps, load_design, save_design
 
 from . import appearance, dock_layout
 from .canvas import CanvasScene, CanvasView
@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         if ask and not self.maybe_keep_changes("opening another design"):
             return False
         try:
-            design = load_design(path)
+            design = design_io.load_design(path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not open the design", f"{path}\n\n{exc}")
             self.status(f"Could not open {path.name}", error=True)
@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
         if ask and not self.maybe_keep_changes("opening an example"):
             return False
         try:
-            design = load_design(path)
+            design = design_io.load_design(path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not open the example", f"{path}\n\n{exc}")
             return False
@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self._store_view_state()
         try:
-            save_design(self.design, path)
+            design_io.save_design(self.design, path)
         except (NNStudioError, OSError) as exc:
             self.show_error("Could not save the design", str(exc))
             self.status(f"Not saved: {exc}", error=True)
@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
                 "Revert", f"Discard your changes and reload '{path.name}' from disk?", "Revert"):
             return False
         try:
-            design = load_design(path)
+            design = design_io.load_design(path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not reload the design", f"{path}\n\n{exc}")
             return False
@@ -428,7 +428,7 @@ class MainWindow(QMainWindow):
         if self.recovery.has_copy and self._autosaved_at == self._edits:
             return self.recovery.design_path
         try:
-            path = self.recovery.write(dumps(self.design), self.current_path, self.design.name)
+            path = self.recovery.write(design_io.dumps(self.design), self.current_path, self.design.name)
         except (NNStudioError, OSError, ValueError) as exc:
             self.status(f"Autosave failed: {exc}", error=True)
             return None
@@ -456,7 +456,7 @@ class MainWindow(QMainWindow):
             self.recovery.release(entry)
             return False
         try:
-            design = load_design(entry.design_path)
+            design = design_io.load_design(entry.design_path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not recover the design", f"{entry.design_path}\n\n{exc}")
             self.recovery.release(entry)

@@ -84,3 +84,17 @@ def test_reset_panel_layout_brings_back_floating_hidden_and_squeezed_panels(make
         assert dock.isVisible() and not dock.isFloating()
     assert window.dockWidgetArea(window.palette_dock) == dock_layout.LEFT
     assert not dock_layout.squeezed(window)
+
+
+def test_the_window_paints_before_its_file_loads(qtbot):
+    """open_main_window shows the window first; the file (and the loader's pydantic) come after the paint."""
+    from nnstudio.gui.app import open_main_window
+
+    window = open_main_window(None)
+    qtbot.addWidget(window)
+    assert not window.loaded and not window.design.layers and not window.canvas.show_hint
+    window.show()
+    qtbot.waitUntil(lambda: window.loaded, timeout=30_000)
+    assert window.design.layers and window.canvas.show_hint
+    window.close()
+    window.deleteLater()

@@ -65,7 +65,10 @@ def test_creating_the_window_does_not_import_torch():
         app = create_application([])
         window = open_main_window(None)
         window.show()
-        app.processEvents()
+        import time
+        deadline = time.monotonic() + 60
+        while not window.loaded and time.monotonic() < deadline:  # the file loads after the first paint
+            app.processEvents()
         print("torch" in sys.modules, len(window.design.layers) > 0)
     """)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
