@@ -85,8 +85,9 @@ class HistoryRecorder:
 
     @torch.no_grad()
     def record(self, *, epoch_position: float, epoch: int, step: int, samples_seen: int, elapsed: float,
-               learning_rate: float) -> None:
-        """Remember a point of the steps since the previous one (device work only; no host sync)."""
+               learning_rate: float, validate: bool = False) -> None:
+        """Remember a point of the steps since the previous one (device work only; no host sync).
+        `validate` validates whatever the budget says (the last point of a fit, or a pause)."""
         steps, samples = step - self._last_step, samples_seen - self._last_samples
         if steps <= 0:
             return
@@ -94,7 +95,7 @@ class HistoryRecorder:
         collector.fold()
         parts = [torch.stack([self.loss_sum, self.correct_sum])]
         started = time.perf_counter()
-        validated = started >= self._next_validation
+        validated = validate or started >= self._next_validation
         if validated:
             was_training = collector.model.training
             collector.model.eval()

@@ -563,7 +563,7 @@ class Trainer:
             self._eager_batches(perm)
         self.epoch += 1
         self.batch = 0
-        self._record_point()
+        self._record_point(validate=self.epoch >= target)  # the last point always validates
         self._epoch_rng = None
         self._epoch_x = self._epoch_y = None
         cbs("on_epoch_end", epoch_number)
@@ -693,12 +693,13 @@ class Trainer:
             self._record_point()
         return at + POINT_STEPS
 
-    def _record_point(self) -> None:
+    def _record_point(self, validate: bool = False) -> None:
         per_epoch = max(1, self.batches_per_epoch)
         done = self.epoch + min(self.batch, per_epoch) / per_epoch
         self.collector.points.record(epoch_position=done, epoch=self.display_epoch, step=self.step,
                                      samples_seen=self.samples_seen,
-                                     elapsed=time.perf_counter() - self._start_time, learning_rate=self._lr)
+                                     elapsed=time.perf_counter() - self._start_time, learning_rate=self._lr,
+                                     validate=validate)
 
     # ---- control -----------------------------------------------------------------------------------
 
@@ -753,7 +754,7 @@ class Trainer:
         if guard is not None:
             guard.snapshot()
         if reason in ("paused", "end"):
-            self._record_point()  # a stop or pause mid-epoch (or a single step) still shows on the curves
+            self._record_point(validate=True)  # a stop or pause mid-epoch (or one step) shows on the curves
         host = self.collector.gather()
         now = time.perf_counter()
         steps = self.step - self._window_step

@@ -102,3 +102,14 @@ def test_a_stop_mid_epoch_and_a_single_step_still_leave_a_point():
     assert result.stopped
     assert [p.step for p in log.points] == [1]
     assert log.points[0].epoch_position == 1 / 6
+
+
+def test_the_last_point_is_always_validated():
+    design = playground(epochs=3, batch_size=10, device="cpu")
+    log = Collect()
+    trainer = Trainer(design, callbacks=[log], publish_hz=30)
+    trainer.collector.points.validation_budget = 1e-9  # a budget that skips every point it can
+    trainer.fit()
+    points = log.points
+    assert len(points) == 3 and points[-1].val_loss is not None
+    assert math.isclose(points[-1].val_loss, log.publications[-1].val_loss, rel_tol=1e-6)
