@@ -1,4 +1,4 @@
-"""`nnstudio train FILE`: train a design from the shell, with a progress line, final metrics and checkpoints.
+"""`nnstudio train FILE`: train a design from the shell, with a progress bar, final metrics and checkpoints.
 
 Exit codes: 0 trained (or stopped by Ctrl+C after saving what there was: 130), 1 training failed (NaN
 loss, out of memory, no such device, a checkpoint that cannot be written), 2 the design, its data or a
@@ -18,6 +18,8 @@ from typing import Any, TextIO
 from nnstudio.core.errors import DataError, DesignError, FormatError, NNStudioError, SaveError, TrainingError
 from nnstudio.ml.callbacks import Callback  # light: no torch until training starts
 
+from .cli_output import console_for, is_terminal, styled, table
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "nnstudio train"
 
@@ -33,43 +35,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class ProgressLine(Callback):
-    """A Trainer callback drawing one progress line on a terminal (redrawn with \\r), or plain lines at
-    most once a second when the output is a file or a pipe."""
+    """A Trainer callback showing progress: a live rich progress bar on a terminal, or plain lines at most
+    once a second when the output is a file or a pipe."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.width = 0
+        self.tty = is_terminal(stream)
         self.last_line = 0.0
         self.epochs: list[dict[str, Any]] = []
+        self._progress: Any = None
+        self._task: Any = None
 
     def on_publish(self, telemetry: Any) -> None:
         if telemetry.reason in ("epoch_end", "end"):
             self.epochs.append(telemetry.metrics())
-        text = self.describe(telemetry)
         if self.tty:
-            pad = max(0, self.width - len(text))
-            self.stream.write("\r" + text + " " * pad)
-            self.width = len(text)
+            self._draw(telemetry)
+            return
+        now = time.monotonic()
+        if telemetry.reason == "end" or now - self.last_line >= 1.0:
+            self.stream.write(self.describe(telemetry) + "\n")
             self.stream.flush()
-        else:
-            now = time.monotonic()
-            if telemetry.reason == "end" or now - self.last_line >= 1.0:
-                self.stream.write(text + "\n")
-                self.stream.flush()
-                self.last_line = now
+            self.last_line = now
+
+    def _draw(self, t: Any) -> None:
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                      TextColumn("{task.fields[figures]}"), console=console_for(self.stream),
+                                      auto_refresh=False, transient=False)
+            self._progress.start()
+            self._task = self._progress.add_task("", total=1.0, figures="")
+        self._progress.update(self._task, completed=min(1.0, max(0.0, t.progress)),
+                              description=f"epoch {t.epoch}/{t.epochs}", figures="  ".join(self.figures(t)))
+        self._progress.refresh()
 
     def on_fit_end(self) -> None:
-        if self.tty and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.width = 0
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
-    def describe(self, t: Any) -> str:
-        bar_width = 20
-        filled = int(round(t.progress * bar_width))
-        bar = "#" * filled + "." * (bar_width - filled)
-        parts = [f"epoch {t.epoch}/{t.epochs} [{bar}] {t.progress * 100:3.0f}%"]
+    @staticmethod
+    def figures(t: Any) -> list[str]:
+        parts = []
         if t.train_loss is not None:
             parts.append(f"loss {t.train_loss:.4g}")
         if t.val_loss is not None:
@@ -80,7 +89,11 @@ class ProgressLine(Callback):
             parts.append(f"{t.steps_per_second:,.0f} steps/s")
         if t.reason != "end" and t.eta_seconds is not None:
             parts.append(f"ETA {_duration(t.eta_seconds)}")
-        return "  ".join(parts)
+        return parts
+
+    def describe(self, t: Any) -> str:
+        """The plain line written when the output is not a terminal."""
+        return "  ".join([f"epoch {t.epoch}/{t.epochs} {t.progress * 100:3.0f}%", *self.figures(t)])
 
 
 def _duration(seconds: float) -> str:
@@ -167,9 +180,8 @@ def _print_summary(out: TextIO, trainer: Any, final: Any) -> None:
         if value is not None:
             rows.append((label, f"{value:.4f}"))
     rows.append(("device", f"{trainer.device} ({trainer.graph_mode.replace('_', ' ')})"))
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}", file=out)
+    console_for(out).print(table([("", "left"), ("", "left")], [(styled(k, "bold"), v) for k, v in rows],
+                                 header=False))
 
 
 def _write_metrics(path: Path, trainer: Any, epochs: list[dict[str, Any]], final: Any,

@@ -10,6 +10,8 @@ from nnstudio.core.inference import infer
 from nnstudio.data import dataset_diagnostics
 from nnstudio.io import load_design
 
+from .cli_output import console_for, styled, table
+
 
 def validate(path: str) -> int:
     design = load_design(path)
@@ -17,29 +19,25 @@ def validate(path: str) -> int:
     # Only a design whose layers are sound is checked against its data; the layer problems come first.
     if result.ok:
         result.diagnostics.extend(dataset_diagnostics(design, Path(path).resolve().parent))
-    rows = [("name", "type", "output shape", "parameters", "")]
+    console = console_for(sys.stdout)
+    rows = []
     for lid, layer in design.layers.items():
         act = layer_activation(layer.type, layer.params)
-        mark = "!" if any(d.severity == "error" for d in result.for_layer(lid)) else ""
+        bad = any(d.severity == "error" for d in result.for_layer(lid))
         kind = f"{layer.type} ({act})" if act and act != "identity" else layer.type
         params = f"{result.params[lid]:,}" if lid in result.params else "-"
-        rows.append((layer.name, kind, fmt_shape(result.shapes.get(lid)), params, mark))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    out = sys.stdout
-    print(f"{design.name} — {path}", file=out)
-    for i, row in enumerate(rows):
-        line = "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
-                          row[3].rjust(widths[3]), row[4]])
-        print(line.rstrip(), file=out)
-        if i == 0:
-            print("  ".join("-" * w for w in widths), file=out)
-    print(f"total parameters: {result.total_params:,}", file=out)
+        name = styled(f"{layer.name} !" if bad else layer.name, "bold red" if bad else "")
+        rows.append((name, kind, fmt_shape(result.shapes.get(lid)), params))
+    console.print(styled(f"{design.name} — {path}", "bold"))
+    console.print(table([("name", "left"), ("type", "left"), ("output shape", "left"), ("parameters", "right")],
+                        rows))
+    console.print(f"total parameters: {result.total_params:,}")
     errors = [d for d in result.diagnostics if d.severity == "error"]
     warnings = [d for d in result.diagnostics if d.severity == "warning"]
     for d in result.diagnostics:
-        print(f"{d.severity}: {d.message}", file=out)
+        console.print(styled(f"{d.severity}: {d.message}", "red" if d.severity == "error" else "yellow"))
     if errors:
-        print(f"invalid: {len(errors)} error(s), {len(warnings)} warning(s)", file=out)
+        console.print(styled(f"invalid: {len(errors)} error(s), {len(warnings)} warning(s)", "bold red"))
         return 1
-    print("valid" + (f" ({len(warnings)} warning(s))" if warnings else ""), file=out)
+    console.print(styled("valid" + (f" ({len(warnings)} warning(s))" if warnings else ""), "bold green"))
     return 0

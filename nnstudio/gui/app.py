@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from nnstudio.resources import RESOURCES
 
@@ -37,17 +38,54 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def open_main_window(path: str | None = None) -> MainWindow:
-    """A main window showing `path`, or the Playground circle example when no path is given."""
+class _AfterFirstPaint(QObject):
+    """Runs a function once, just after the window's first paint (the window shows before the file loads)."""
+
+    def __init__(self, window: QWidget, fn: Callable[[], object]) -> None:
+        super().__init__(window)
+        self.window, self.fn, self.done = window, fn, False
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Paint and not self.done:
+            self.done = True
+            self.window.removeEventFilter(self)
+            QTimer.singleShot(0, self.run)
+        return False
+
+    def run(self) -> None:
+        self.fn()
+
+
+def open_main_window(path: str | None = None, defer: bool = True,
+                     after_load: Callable[[], object] | None = None) -> MainWindow:
+    """A main window showing `path`, or the Playground circle example when no path is given.
+
+    With `defer`, the file is read just after the window's first paint: the loader (and pydantic) are
+    imported then, so the window appears sooner (bench/startup.py)."""
     window = MainWindow()
     attach_training(window)
     attach_explain(window)
-    if path is not None:
-        window.open_file(path, ask=False)
+    window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
+
+    def load() -> None:
+        if path is not None:
+            window.open_file(path, ask=False)
+        else:
+            example = default_design_path()
+            if example.is_file():
+                window.open_example(example, ask=False)
+        window.loaded = True  # type: ignore[attr-defined]
+        window.canvas.show_hint = True
+        window.canvas.viewport().update()
+        if after_load is not None:
+            after_load()
+
+    window.loaded = False  # type: ignore[attr-defined]
+    if defer:
+        window._first_paint_load = _AfterFirstPaint(window, load)  # type: ignore[attr-defined]
     else:
-        example = default_design_path()
-        if example.is_file():
-            window.open_example(example, ask=False)
+        load()
     return window
 
 
@@ -55,7 +93,12 @@ def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = Fa
     """Run NN Studio until its window closes; returns the exit status. With `smoke`, the window opens,
     paints once and closes again (the packaged bundle's start-up check)."""
     app = create_application(argv)
-    window = open_main_window(path)
+    windows: list[MainWindow] = []
+    # Recovery is offered once the window is on screen and its file is in, so the question appears over it
+    # and a recovered design is not replaced by the file loading after it.
+    window = open_main_window(path, after_load=None if smoke else
+                              lambda: QTimer.singleShot(0, windows[0].offer_recovery))
+    windows.append(window)
     window.show()
     if smoke:
         QTimer.singleShot(300, window.close)
@@ -63,6 +106,4 @@ def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = Fa
         code = app.exec()
         print("smoke: the window opened and closed" if code == 0 else f"smoke: the event loop ended with {code}")
         return code
-    # Offered once the window is on screen, so the question appears over it.
-    QTimer.singleShot(0, window.offer_recovery)
     return app.exec()

@@ -466,6 +466,16 @@ class CanvasView(QGraphicsView):
         self._space_held = False
         self._pending_view = None
         self._context_actions: tuple[list[QAction], list[QAction]] = ([], [])
+        self.show_hint = True  # the empty-design hint (off while the window's first file is loading)
+        self._showed_hint = not scene.blocks
+        scene.changed.connect(self._hint_follows_blocks)
+
+    def _hint_follows_blocks(self, _regions=None) -> None:
+        """The empty-canvas hint is painted over the whole view: repaint all of it when it comes or goes."""
+        empty = not self.canvas_scene.blocks
+        if empty != self._showed_hint:
+            self._showed_hint = empty
+            self.viewport().update()
 
     @property
     def canvas_scene(self) -> CanvasScene:
@@ -504,9 +514,10 @@ class CanvasView(QGraphicsView):
             self.centerOn(centre)
         self._run_when_shown(apply)
 
-    def fit_all(self, max_zoom: float = 1.25) -> None:
-        """Show every block; never magnify a small design beyond `max_zoom`."""
-        self._run_when_shown(lambda: self._fit(max_zoom))
+    def fit_all(self, max_zoom: float = 1.25, min_zoom: float | None = None) -> None:
+        """Show every block; never magnify a small design beyond `max_zoom`. With `min_zoom`, a design too
+        big to fit at that zoom is shown from its start (the left, where the data comes in) at `min_zoom`."""
+        self._run_when_shown(lambda: self._fit(max_zoom, min_zoom))
 
     def _run_when_shown(self, change) -> None:
         change()
@@ -519,7 +530,7 @@ class CanvasView(QGraphicsView):
             change, self._pending_view = self._pending_view, None
             QTimer.singleShot(0, change)
 
-    def _fit(self, max_zoom: float) -> None:
+    def _fit(self, max_zoom: float, min_zoom: float | None = None) -> None:
         rect = self.canvas_scene.blocks_rect()
         if rect.isNull():
             self.set_zoom(1.0)
@@ -529,6 +540,13 @@ class CanvasView(QGraphicsView):
         rect = rect.adjusted(-margin, -margin, margin, margin)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         zoom = max(self.MIN_ZOOM, min(max_zoom, self.zoom))
+        if min_zoom is not None and zoom < min_zoom:
+            zoom = min_zoom
+            self.setTransform(QTransform.fromScale(zoom, zoom))
+            half = self.viewport().width() / zoom / 2
+            self.centerOn(QPointF(min(rect.center().x(), rect.left() + half), rect.center().y()))
+            self.zoom_changed.emit(zoom)
+            return
         self.setTransform(QTransform.fromScale(zoom, zoom))
         self.centerOn(rect.center())
         self.zoom_changed.emit(zoom)
@@ -656,7 +674,7 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         scene = self.canvas_scene
-        if scene.blocks:
+        if scene.blocks or not self.show_hint:
             return
         # An empty design says how to begin, in the middle of the view at any zoom.
         painter.save()

@@ -7,6 +7,7 @@ device pixel ratios so they stay sharp on high-DPI screens.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
@@ -110,7 +111,42 @@ def _export(p: QPainter) -> None:
     _stroke(p, (7.5, 7.5), (12, 3), (16.5, 7.5))
 
 
+def _train(p: QPainter) -> None:
+    path = QPainterPath(QPointF(7, 4.5))
+    path.lineTo(19, 12)
+    path.lineTo(7, 19.5)
+    path.closeSubpath()
+    p.drawPath(path)
+
+
+def _pause(p: QPainter) -> None:
+    p.drawRoundedRect(QRectF(6, 5, 4, 14), 1, 1)
+    p.drawRoundedRect(QRectF(14, 5, 4, 14), 1, 1)
+
+
+def _step(p: QPainter) -> None:
+    path = QPainterPath(QPointF(5, 5))
+    path.lineTo(15, 12)
+    path.lineTo(5, 19)
+    path.closeSubpath()
+    p.drawPath(path)
+    _stroke(p, (19, 5), (19, 19))
+
+
+def _stop(p: QPainter) -> None:
+    p.drawRoundedRect(QRectF(6, 6, 12, 12), 1.5, 1.5)
+
+
+def _reset(p: QPainter) -> None:
+    path = QPainterPath()
+    path.arcMoveTo(QRectF(4.5, 4.5, 15, 15), 60)
+    path.arcTo(QRectF(4.5, 4.5, 15, 15), 60, 290)
+    p.drawPath(path)
+    _stroke(p, (15.5, 2.5), (16, 6.5), (12, 7.5))
+
+
 _PAINTERS: dict[str, Callable[[QPainter], None]] = {
+    "train": _train, "pause": _pause, "step": _step, "stop": _stop, "reset": _reset,
     "new": _new, "open": _open, "save": _save, "undo": _undo, "redo": _redo, "delete": _delete,
     "zoom-in": _zoom_in, "zoom-out": _zoom_out, "fit": _fit, "layout": _layout, "duplicate": _duplicate,
     "export": _export,
@@ -136,6 +172,25 @@ def drawn_icon(name: str, colour: QColor | None = None) -> QIcon:
             painter.end()
             icon.addPixmap(pixmap)
     return icon
+
+
+def set_icon(action: Any, name: str) -> None:
+    """Give an action icon `name`, remembered so `refresh_icons` can draw it again in a new palette."""
+    action.setProperty("nnstudioIcon", name)
+    action.setIcon(icon(name))
+
+
+def refresh_icons(root: Any) -> int:
+    """Draw every remembered icon under `root` again in the current palette (after a theme switch)."""
+    from PySide6.QtGui import QAction
+
+    count = 0
+    for action in root.findChildren(QAction):
+        name = action.property("nnstudioIcon")
+        if isinstance(name, str) and name:
+            action.setIcon(icon(name))
+            count += 1
+    return count
 
 
 def icon(name: str) -> QIcon:

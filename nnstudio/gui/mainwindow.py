@@ -33,23 +33,26 @@ from PySide6.QtWidgets import (
 )
 
 import nnstudio
+from nnstudio import io as design_io  # its loader (pydantic) is imported on first use, after first paint
 from nnstudio.core import Design, FormatError, NNStudioError
 from nnstudio.core.inference import format_count
-from nnstudio.io import dumps, load_design, save_design
 
+from . import appearance, dock_layout
 from .canvas import CanvasScene, CanvasView
 from .commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
 from .fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
-from .icons import icon
+from .icons import icon, set_icon
 from .inspector import Inspector
 from .layout import layered_layout
 from .locations import DESIGN_SUFFIX, app_settings, example_paths, example_title, recovery_dir
 from .palette import LayerPalette
+from .problems import ProblemsPanel
 from .recovery import RecoveryEntry, RecoveryStore
 from .render import render_design
 from .session import DesignSession
 
 APP_NAME = "NN Studio"
+READABLE_ZOOM = 0.7  # below this, blocks hide their shapes and parameter counts
 MAX_RECENT = 10
 AUTOSAVE_SECONDS = 30
 _FILE_FILTER = f"NN Studio designs (*{DESIGN_SUFFIX});;All files (*)"
@@ -94,6 +97,11 @@ class MainWindow(QMainWindow):
                                           Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self.add_dock(self.inspector, "Inspector", "inspectorDock",
                                             Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_panel = ProblemsPanel(self.session)
+        self.problems_dock = self.add_dock(self.problems_panel, "Problems", "problemsDock",
+                                           Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.splitDockWidget(self.palette_dock, self.problems_dock, Qt.Orientation.Vertical)
+        self.problems_panel.layer_activated.connect(lambda lid: self.select_layers([lid], centre=True))
         self._connect_signals()
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setObjectName("autosaveTimer")
@@ -102,6 +110,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave_now)
         self._autosave_timer.start()
         self._restore_settings()
+        appearance.install(self)
         self._update_title()
         self._update_status()
         self._update_selection_actions()
@@ -253,7 +262,7 @@ class MainWindow(QMainWindow):
         if ask and not self.maybe_keep_changes("opening another design"):
             return False
         try:
-            design = load_design(path)
+            design = design_io.load_design(path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not open the design", f"{path}\n\n{exc}")
             self.status(f"Could not open {path.name}", error=True)
@@ -269,7 +278,7 @@ class MainWindow(QMainWindow):
         if ask and not self.maybe_keep_changes("opening an example"):
             return False
         try:
-            design = load_design(path)
+            design = design_io.load_design(path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not open the example", f"{path}\n\n{exc}")
             return False
@@ -313,7 +322,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self._store_view_state()
         try:
-            save_design(self.design, path)
+            design_io.save_design(self.design, path)
         except (NNStudioError, OSError) as exc:
             self.show_error("Could not save the design", str(exc))
             self.status(f"Not saved: {exc}", error=True)
@@ -336,7 +345,7 @@ class MainWindow(QMainWindow):
                 "Revert", f"Discard your changes and reload '{path.name}' from disk?", "Revert"):
             return False
         try:
-            design = load_design(path)
+            design = design_io.load_design(path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not reload the design", f"{path}\n\n{exc}")
             return False
@@ -419,7 +428,7 @@ class MainWindow(QMainWindow):
         if self.recovery.has_copy and self._autosaved_at == self._edits:
             return self.recovery.design_path
         try:
-            path = self.recovery.write(dumps(self.design), self.current_path, self.design.name)
+            path = self.recovery.write(design_io.dumps(self.design), self.current_path, self.design.name)
         except (NNStudioError, OSError, ValueError) as exc:
             self.status(f"Autosave failed: {exc}", error=True)
             return None
@@ -447,7 +456,7 @@ class MainWindow(QMainWindow):
             self.recovery.release(entry)
             return False
         try:
-            design = load_design(entry.design_path)
+            design = design_io.load_design(entry.design_path)
         except (FormatError, NNStudioError, OSError) as exc:
             self.show_error("Could not recover the design", f"{entry.design_path}\n\n{exc}")
             self.recovery.release(entry)
@@ -507,7 +516,19 @@ class MainWindow(QMainWindow):
             left, top = fragment_bounds(fragment)
             where = self.canvas.mapToScene(cursor)
             offset = self.scene.snap(QPointF(where.x() - left, where.y() - top))
-        return self._push_fragment(fragment, offset, "Paste")
+        return self._push_fragment(fragment, self._free_offset(fragment, offset, step), "Paste")
+
+    def _free_offset(self, fragment, offset, step: float) -> tuple[float, float]:
+        """Move a paste on, a few grid steps at a time, until no pasted block lands on an existing one."""
+        taken = [layer.position for layer in self.design.layers.values()]
+        near = step * 0.9
+        dx, dy = float(offset[0]), float(offset[1])
+        for _ in range(50):
+            spots = [(item["position"][0] + dx, item["position"][1] + dy) for item in fragment["layers"]]
+            if not any(abs(x - tx) < near and abs(y - ty) < near for x, y in spots for tx, ty in taken):
+                break
+            dx, dy = dx + step, dy + step
+        return dx, dy
 
     def duplicate_selection(self) -> bool:
         ids = self.scene.selected_layer_ids()
@@ -522,6 +543,8 @@ class MainWindow(QMainWindow):
             self.status(f"Could not {verb.lower()}: {command.error}", error=True)
             return False
         self.select_layers(command.layer_ids)
+        count = len(command.layer_ids)
+        self.status(f"{verb.rstrip('e')}ed {count} layer{'s' if count != 1 else ''}")
         return True
 
     def select_all(self) -> None:
@@ -585,7 +608,7 @@ class MainWindow(QMainWindow):
             action.setToolTip(tip)
             action.setStatusTip(tip)
         if icon_name:
-            action.setIcon(icon(icon_name))
+            set_icon(action, icon_name)
         action.setCheckable(checkable)
         if slot is not None:
             action.triggered.connect(lambda _checked=False: slot())
@@ -740,12 +763,8 @@ class MainWindow(QMainWindow):
         self.problems_button = QToolButton()
         self.problems_button.setObjectName("statusProblems")
         self.problems_button.setAutoRaise(True)
-        self.problems_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.problems_button.setToolTip("Problems in the design: click to go to one")
-        self.problems_menu = QMenu(self.problems_button)
-        self.problems_menu.setObjectName("menuProblems")
-        self.problems_menu.aboutToShow.connect(self._fill_problems_menu)
-        self.problems_button.setMenu(self.problems_menu)
+        self.problems_button.setToolTip("Problems in the design: click to list them all")
+        self.problems_button.clicked.connect(self.show_problems)
         self.params_label = QLabel()
         self.params_label.setObjectName("statusParams")
         self.params_label.setToolTip("Trainable parameters in the whole design")
@@ -831,17 +850,11 @@ class MainWindow(QMainWindow):
         colour = colours.error if errors else colours.warning if warnings else colours.accept
         self.problems_button.setStyleSheet(f"QToolButton {{ color: {colour.name()} }}")
 
-    def _fill_problems_menu(self) -> None:
-        self.problems_menu.clear()
-        result = self.session.inference
-        if not result.diagnostics:
-            self.problems_menu.addAction("The design has no problems").setEnabled(False)
-            return
-        for d in result.diagnostics[:50]:
-            mark = "●" if d.severity == "error" else "▲"
-            action = self.problems_menu.addAction(f"{mark}  {d.message}")
-            if d.layer_id is not None:
-                action.triggered.connect(lambda _c=False, lid=d.layer_id: self.select_layers([lid], centre=True))
+    def show_problems(self) -> None:
+        """The Problems panel, shown and raised (the status bar's problems button)."""
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.problems_panel.setFocus()
 
     def _set_show_grid(self, show: bool) -> None:
         self.scene.set_show_grid(show)
@@ -856,7 +869,7 @@ class MainWindow(QMainWindow):
     def _apply_view_state(self) -> None:
         view = self.design.view
         if view.zoom == 1.0 and view.center_x == 0.0 and view.center_y == 0.0:
-            self.canvas.fit_all()
+            self.canvas.fit_all(min_zoom=READABLE_ZOOM)  # blocks keep their shapes and counts legible
         else:
             self.canvas.show_view(view.zoom, QPointF(view.center_x, view.center_y))
 
@@ -873,11 +886,9 @@ class MainWindow(QMainWindow):
         geometry = s.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
+            dock_layout.fit_to_screen(self)
         else:
-            screen = QGuiApplication.primaryScreen()
-            if screen is not None:
-                area = screen.availableGeometry()
-                self.resize(round(area.width() * 0.8), round(area.height() * 0.8))
+            dock_layout.initial_geometry(self)
             em = self.fontMetrics().height()
             self.resizeDocks([self.palette_dock, self.inspector_dock], [em * 15, em * 19],
                              Qt.Orientation.Horizontal)

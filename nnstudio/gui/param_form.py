@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,7 @@ from nnstudio.core import ParamSpec
 from nnstudio.core.catalogue import ACTIVATION_TITLES
 
 from .theme import mix
+from .wheel_guard import WheelGuard, guard_control
 
 
 def heading_label(text: str) -> QLabel:
@@ -37,16 +38,6 @@ def heading_label(text: str) -> QLabel:
     return label
 
 _INT_LIMIT = 2**31 - 1
-
-
-class _WheelGuard(QObject):
-    """Wheel over an unfocused editor scrolls the panel instead of silently changing a value."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
-            event.ignore()
-            return True
-        return False
 
 
 class _DoubleSpinBox(QDoubleSpinBox):
@@ -90,7 +81,7 @@ class ParamForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         self.hints: dict[str, QLabel] = {}
         self._rows: dict[str, int] = {}
-        self._guard = _WheelGuard(self)
+        self._guard = WheelGuard(self)
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -101,8 +92,7 @@ class ParamForm(QWidget):
             editor = self._make_editor(spec)
             editor.setObjectName(f"{object_prefix}{key}")
             editor.setToolTip(spec.help)
-            editor.installEventFilter(self._guard)
-            editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            guard_control(editor, self._guard)
             hint = QLabel(hint_text(spec))
             hint.setObjectName(f"{object_prefix}{key}_hint")
             hint.setWordWrap(True)

@@ -134,8 +134,9 @@ def parse_json(data: str | bytes | bytearray | memoryview, *, max_bytes: int, ma
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start]
-        raise FormatError(f"the file is not UTF-8 text: byte 0x{bad:02x} at offset {exc.start + offset:,} "
-                          f"({exc.reason})") from None
+        raise FormatError("this is not an NN Studio design (it is not text): open a .nnstudio file saved by "
+                          "NN Studio, or save the file again as UTF-8 text "
+                          f"(byte 0x{bad:02x} at offset {exc.start + offset:,} is not UTF-8)") from None
     if not text.strip():
         raise FormatError("the file is empty")
     depth = nesting_depth(raw)

@@ -21,6 +21,7 @@ from torch import nn
 
 from .builder import DesignModule
 from .preactivation import activation_layers, forward_with_preactivations
+from .epoch_history import HistoryPoint, HistoryRecorder
 
 HISTOGRAM_BINS = 30
 # "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
@@ -86,6 +87,8 @@ class Telemetry:
     boundary: np.ndarray | None = None  # (R, R), or (k, R, R) for k outputs; row j is y = ys[j]
     boundary_extent: tuple[float, float, float, float] | None = None  # x_min, x_max, y_min, y_max
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
+    # The history points recorded on the device since the previous publication (one per epoch at least).
+    points: tuple[HistoryPoint, ...] = ()
 
     def metrics(self) -> dict[str, Any]:
         """The scalar part, for histories, logs and JSON."""
@@ -187,6 +190,8 @@ class TelemetryCollector:
         self.loss_sum = torch.zeros((), device=device)
         self.correct_sum = torch.zeros((), device=device)
         self._pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.points = HistoryRecorder(self)
+        self._shipping: list[Any] = []  # the points gathered by the last gather, for build
 
     @property
     def classification(self) -> bool:
@@ -196,9 +201,13 @@ class TelemetryCollector:
 
     def accumulate(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
         """Add one step's loss and correct predictions to the device accumulators (inside a CUDA graph)."""
-        self.loss_sum.add_(loss.detach())
+        loss = loss.detach()
+        self.loss_sum.add_(loss)
+        self.points.loss_sum.add_(loss)
         if self.classification:
-            self.correct_sum.add_(self._correct(output.detach(), target))
+            correct = self._correct(output.detach(), target)
+            self.correct_sum.add_(correct)
+            self.points.correct_sum.add_(correct)
 
     def defer(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
         """Eager steps: only remember the step's (detached) tensors; `fold` sums many steps in a few ops.
@@ -218,11 +227,15 @@ class TelemetryCollector:
             return
         self._pending = []
         with torch.no_grad():
-            self.loss_sum.add_(torch.stack([p[2] for p in pending]).sum())
+            loss = torch.stack([p[2] for p in pending]).sum()
+            self.loss_sum.add_(loss)
+            self.points.loss_sum.add_(loss)
             if self.classification:
                 outputs = torch.cat([p[0] for p in pending])
                 targets = torch.cat([p[1] for p in pending])
-                self.correct_sum.add_(self._correct(outputs, targets))
+                correct = self._correct(outputs, targets)
+                self.correct_sum.add_(correct)
+                self.points.correct_sum.add_(correct)
 
     def reset_window(self) -> None:
         self._pending = []
@@ -361,6 +374,9 @@ class TelemetryCollector:
             layout.extend(grid_layout)
             for i, t in enumerate(extra or []):
                 add(f"extra:{i}", t, tuple(t.shape))
+            self._shipping = self.points.take()
+            for i, point in enumerate(self._shipping):
+                add(f"point:{i}", point.tensor, tuple(point.tensor.shape))
             flat = torch.cat(parts)
             self.reset_window()
             host = flat.cpu().numpy()  # the one device -> host transfer of this publication
@@ -414,10 +430,12 @@ class TelemetryCollector:
                 high = float(host["pre_max"][row])
                 pre_hists[name] = Histogram(host["pre_hist"][row].astype(np.int64), -high, high)
         neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
+        shipping, self._shipping = self._shipping, []
+        points = self.points.decode(shipping, [host[f"point:{i}"] for i in range(len(shipping))])
         return Telemetry(
             train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
             dead_fraction=dead, preactivation_histograms=pre_hists, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
-            neuron_outputs=neurons, **progress,
+            neuron_outputs=neurons, points=points, **progress,
         )

@@ -40,6 +40,7 @@ from .builder import DesignModule, build_model, initialize
 from .callbacks import Callback, CallbackList, CancelTraining
 from .control import TrainingControl
 from .cudagraph import GRAPH_MODES, GraphStep, graph_blockers
+from .epoch_history import POINT_STEPS
 from .faults import LastFiniteWeights, is_out_of_memory, nan_error, oom_error, release_memory
 from .optim import (
     adjust_gradients,
@@ -404,6 +405,7 @@ class Trainer:
                 self._choose_mode(cbs)
                 cbs("on_fit_start")
                 self.collector.reset_window()
+                self.collector.points.begin(self.step, self.samples_seen)
                 if self.publish_hz > 0 or self.publish_epoch_end:
                     self._publish("start")
                 while self.epoch < target:
@@ -560,6 +562,7 @@ class Trainer:
             self._eager_batches(perm)
         self.epoch += 1
         self.batch = 0
+        self._record_point(validate=self.epoch >= target)  # the last point always validates
         self._epoch_rng = None
         self._epoch_x = self._epoch_y = None
         cbs("on_epoch_end", epoch_number)
@@ -581,6 +584,7 @@ class Trainer:
         publishing = self.publish_hz > 0
         clock = time.perf_counter
         step = self._eager_step
+        next_point = self._next_point()
         for b in range(self.batch, self.batches_per_epoch):
             if control is not None and control.attention:
                 self._attend(control)
@@ -602,6 +606,8 @@ class Trainer:
                 cbs("after_step")
             if batch_end:
                 cbs("on_batch_end", self.step)
+            if b + 1 == next_point:
+                next_point = self._point_inside_epoch(next_point)
             if publishing and clock() >= self._next_publish and b + 1 < self.batches_per_epoch:
                 self._publish("batch")
 
@@ -626,6 +632,7 @@ class Trainer:
         publishing = self.publish_hz > 0
         clock = time.perf_counter
         graph = self._graph
+        next_point = self._next_point()
         for b in range(self.batch, self.batches_per_epoch):
             if control is not None and control.attention:
                 self._attend(control)
@@ -648,6 +655,8 @@ class Trainer:
                 self.graph_mode = "eager"
                 self._graph = None
                 return
+            if b + 1 == next_point:
+                next_point = self._point_inside_epoch(next_point)
             if publishing and clock() >= self._next_publish and b + 1 < self.batches_per_epoch:
                 self._publish("batch")
 
@@ -664,6 +673,28 @@ class Trainer:
 
     def _zero_grad(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)
+
+    # ---- history points (see epoch_history.py) ----------------------------------------------------
+
+    def _next_point(self) -> int:
+        """The batch number (1-based, in this epoch) after which the next in-epoch point is due; -1: none."""
+        per_epoch = self.batches_per_epoch
+        if per_epoch <= POINT_STEPS:
+            return -1
+        return (self.batch // POINT_STEPS + 1) * POINT_STEPS
+
+    def _point_inside_epoch(self, at: int) -> int:
+        if at < self.batches_per_epoch:  # the epoch's last batch gets its point at the epoch end
+            self._record_point()
+        return at + POINT_STEPS
+
+    def _record_point(self, validate: bool = False) -> None:
+        per_epoch = max(1, self.batches_per_epoch)
+        done = self.epoch + min(self.batch, per_epoch) / per_epoch
+        self.collector.points.record(epoch_position=done, epoch=self.display_epoch, step=self.step,
+                                     samples_seen=self.samples_seen,
+                                     elapsed=time.perf_counter() - self._start_time, learning_rate=self._lr,
+                                     validate=validate)
 
     # ---- control -----------------------------------------------------------------------------------
 
@@ -715,6 +746,8 @@ class Trainer:
         guard = self._guard
         if guard is not None:
             guard.snapshot()
+        if reason in ("paused", "end"):
+            self._record_point(validate=True)  # a stop or pause mid-epoch (or one step) shows on the curves
         host = self.collector.gather()
         now = time.perf_counter()
         steps = self.step - self._window_step

@@ -130,8 +130,9 @@ def test_progress_line_redraws_on_a_terminal() -> None:
     stream = Terminal()
     line = ProgressLine(stream)
     Trainer(playground(epochs=2), device="cpu", callbacks=[line], publish_epoch_end=True).fit()
-    assert stream.text.count("\r") >= 3 and stream.text.endswith("\n")
-    assert "ETA" in stream.text and "epoch 2/2" in stream.text
+    assert stream.text.count("\r") >= 3 and "\x1b[" in stream.text  # redrawn in place, in colour
+    assert stream.text.rstrip("\x1b[?25h").endswith("\n")  # the bar's last state stays, then a new line
+    assert "ETA" in stream.text and "epoch 2/2" in stream.text and "100%" in stream.text
 
 
 def test_the_nnstudio_command_runs_train(circle_file: Path, tmp_path: Path) -> None:

@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QProgressBar,
-    QStyle,
     QToolBar,
     QWidget,
 )
 
 from nnstudio.core import DesignEvent, NNStudioError
 
+from ..icons import set_icon
 from . import gcguard
 from .background import BackgroundWorker
 from .neuron_maps import NeuronMapOverlay
@@ -106,6 +106,7 @@ class TrainingController(QObject):
         self._tasks: list[BackgroundWorker] = []
         self._visible: set[str] = set()
         self._after_paint_scheduled = False
+        self._stepping = False  # a Step was asked for: say what it did once the worker pauses after it
 
         self.panel = TrainingPanel(self.session, base_dir=self.base_dir)
         self.panel.message_changed.connect(self._echo_message)
@@ -133,7 +134,7 @@ class TrainingController(QObject):
     # ---- building ----------------------------------------------------------------------------------
 
     def _action(self, key: str, text: str, slot: Callable[[], Any], shortcut: str | None, tip: str,
-                icon: QStyle.StandardPixmap | None = None, checkable: bool = False) -> QAction:
+                icon: str | None = None, checkable: bool = False) -> QAction:
         action = QAction(text, self.window)
         action.setObjectName("action" + key[0].upper() + key[1:])
         if shortcut:
@@ -142,7 +143,7 @@ class TrainingController(QObject):
         action.setToolTip(tip)
         action.setStatusTip(tip)
         if icon is not None:
-            action.setIcon(self.window.style().standardIcon(icon))
+            set_icon(action, icon)  # drawn in the palette's text colour, so it reads on a dark look too
         action.setCheckable(checkable)
         if checkable:
             action.toggled.connect(lambda on: slot(on))
@@ -154,15 +155,14 @@ class TrainingController(QObject):
 
     def _create_actions(self) -> None:
         self.actions: dict[str, QAction] = {}
-        sp = QStyle.StandardPixmap
         a = self._action
-        a("train", "&Train", self.train, "F5", "Train the network (resumes when paused)", sp.SP_MediaPlay)
-        a("pause", "&Pause", self.pause, "F6", "Pause training after the current batch", sp.SP_MediaPause)
-        a("resume", "&Resume", self.resume, None, "Continue a paused training", sp.SP_MediaPlay)
-        a("step", "&Step", self.step, "F10", "Train exactly one batch, then pause", sp.SP_MediaSkipForward)
-        a("stop", "St&op", self.stop, "Shift+F5", "Stop training; the trained weights are kept", sp.SP_MediaStop)
+        a("train", "&Train", self.train, "F5", "Train the network (resumes when paused)", "train")
+        a("pause", "&Pause", self.pause, "F6", "Pause training after the current batch", "pause")
+        a("resume", "&Resume", self.resume, None, "Continue a paused training", "train")
+        a("step", "&Step", self.step, "F10", "Train exactly one batch, then pause", "step")
+        a("stop", "St&op", self.stop, "Shift+F5", "Stop training; the trained weights are kept", "stop")
         a("reset", "Rese&t Weights", self.reset_weights, "Ctrl+R",
-          "Forget the trained weights and the plots: the next run starts from new weights", sp.SP_BrowserReload)
+          "Forget the trained weights and the plots: the next run starts from new weights", "reset")
         self.actions["reset"].setObjectName("actionResetWeights")
         a("saveCheckpoint", "Save &Checkpoint…", self.save_checkpoint, None,
           "Save the trained weights, optimizer state and design as a checkpoint (.safetensors)")
@@ -181,7 +181,8 @@ class TrainingController(QObject):
         menu = QMenu("T&rain", window)
         menu.setObjectName("menuTrain")
         acts = self.actions
-        menu.addActions([acts[k] for k in ("train", "pause", "resume", "step", "stop", "reset")])
+        # Train reads "Resume" while paused, so the separate Resume action stays out of the menu.
+        menu.addActions([acts[k] for k in ("train", "pause", "step", "stop", "reset")])
         menu.addSeparator()
         menu.addActions([acts["openCheckpoint"], acts["saveCheckpoint"]])
         self.export_menu = menu.addMenu("&Export Model")
@@ -307,19 +308,16 @@ class TrainingController(QObject):
         return dock_name.encode("utf-16-be") in bytes(state.data())
 
     def _size_docks(self) -> None:
-        """First start (no saved layout): room for the panel, and plots tall enough to read."""
-        if self._layout_restored:
-            return
+        """First start (or a saved layout that was squeezed): the default sizes, in proportion to the window."""
+        from .. import dock_layout
+
         window = self.window
-        em = window.fontMetrics().height()
-        window.resizeDocks([self.panel_dock], [em * 27], Qt.Orientation.Horizontal)
-        window.resizeDocks([self.plot_docks["loss"], self.plot_docks["output"]], [em * 40, em * 28],
-                           Qt.Orientation.Horizontal)
-        window.resizeDocks([self.plot_docks["loss"]], [max(em * 20, round(window.height() * 0.4))],
-                           Qt.Orientation.Vertical)
-        canvas = getattr(window, "canvas", None)
-        if canvas is not None and hasattr(canvas, "fit_all"):
-            QTimer.singleShot(0, canvas.fit_all)  # the canvas got smaller: show the whole design again
+        if self._layout_restored and not dock_layout.squeezed(window):
+            return
+        dock_layout.default_sizes(window)
+        apply_view = getattr(window, "_apply_view_state", None)
+        if apply_view is not None:
+            QTimer.singleShot(0, apply_view)  # the canvas got smaller: show the design again
 
     # ---- after the window is on screen -------------------------------------------------------------
 
@@ -463,10 +461,12 @@ class TrainingController(QObject):
     def step(self) -> bool:
         """One batch: from a pause, or from idle (training starts and pauses after the batch)."""
         if self.phase == "paused" and self.control is not None:
+            self._stepping = True
             self.control.step(1)
             return True
         if self.phase == "idle":
-            return self._start(step=True)
+            self._stepping = self._start(step=True)
+            return self._stepping
         return False
 
     def stop(self) -> bool:
@@ -487,7 +487,9 @@ class TrainingController(QObject):
         return True
 
     def _forget(self) -> None:
-        """Drop the trained weights, the history, the plots' contents and the canvas maps."""
+        """The one reset path (Reset weights, File ▸ New / Open, a run that starts from new weights): drop
+        the trained weights, the history, every plot's contents (shown or not), the canvas maps, the
+        panel's progress and any message about the design that was."""
         self.trained = None
         self.latest = None
         self.info = None
@@ -497,6 +499,7 @@ class TrainingController(QObject):
         if self.plots is not None:
             self.plots.reset()
         self.panel.reset_progress()
+        self.panel.show_message("")
         self._set_phase(self.phase)
 
     def _start(self, step: bool) -> bool:
@@ -599,6 +602,11 @@ class TrainingController(QObject):
         if latest is not None:
             self.latest = latest
             self.history.add_histograms(latest)
+            if self._stepping and latest.reason == "paused":
+                self._stepping = False
+                loss = f": training loss {latest.train_loss:.4g}" if latest.train_loss is not None else ""
+                self.say(f"Stepped one batch (step {latest.step:,}, epoch {latest.epoch:,}){loss}. "
+                         "Step again, or Train to continue.")
         return bool(rows) or latest is not None
 
     def _draw_frame(self) -> None:
@@ -712,13 +720,14 @@ class TrainingController(QObject):
             return
         if kind not in STRUCTURAL_EVENTS:
             return
+        if not self.active and self.panel.message.property("error"):
+            self.panel.show_message("")  # it was about the design before this edit
         if self.active and not self._network_changed:
             self._network_changed = True
             self.stop()
             self.say("The network changed while training: stopping the run…")
         if kind == "reset" and not self._opening_checkpoint and not self.active:
             self._forget()  # another design: its own history starts empty
-            self.panel.show_message("")
         elif self.trained is not None and not self.trained.fits(self.window.design):
             self.overlay.clear()
 
@@ -743,6 +752,8 @@ class TrainingController(QObject):
         if stem is None:
             stem = Path(path).stem if path is not None else _file_stem(self.window.design.name)
         folder = Path(path).parent if path is not None else Path.home()
+        if not _writable_user_folder(folder):
+            folder = Path.home()  # never suggest the installed examples (or another read-only) folder
         return str(folder / f"{stem}{suffix}")
 
     def _ask_save(self, title: str, suggested: str, file_filter: str) -> Path | None:
@@ -961,3 +972,15 @@ def _file_stem(name: str) -> str:
     stem = "".join(ch if ch.isalnum() or ch in "-_ " else "-" for ch in name).strip(" -") or "design"
     return stem[:80]
 
+
+def _writable_user_folder(folder: Path) -> bool:
+    import os
+
+    from ..locations import examples_dir
+
+    try:
+        if folder.resolve() == examples_dir().resolve():
+            return False
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)

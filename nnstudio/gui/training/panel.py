@@ -50,6 +50,7 @@ from nnstudio.core.settings import (
 
 from ..param_form import ParamForm
 from ..theme import canvas_colours
+from ..wheel_guard import guard_wheel
 from .commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand
 from .preview import DatasetLoader, DatasetPreview
 
@@ -140,7 +141,7 @@ class TrainingPanel(QScrollArea):
         self.running = False
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # never clip: scroll both ways
         body = QWidget()
         body.setObjectName("trainingPanelBody")
         self.setWidget(body)
@@ -152,6 +153,7 @@ class TrainingPanel(QScrollArea):
         self._build_data_box(layout)
         self._build_training_box(layout)
         layout.addStretch(1)
+        guard_wheel(self)
 
         self.loader = DatasetLoader(self)
         self.loader.loaded.connect(self._on_loaded)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..dock_layout import elastic_label
 from .colors import (
     CURVE_COLOURS,
     NEGATIVE,
@@ -221,7 +222,7 @@ class CurvesView(PlotView):
                  log_default: bool = False, percent: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(name, parent)
         row = self.top_row()
-        self.values = QLabel("")
+        self.values = elastic_label(QLabel(""))
         self.values.setObjectName(f"{name}Values")
         row.addWidget(self.values, 1)
         self.log_check: QCheckBox | None = None
@@ -280,6 +281,9 @@ class CurvesView(PlotView):
 
     def reset(self) -> None:
         super().reset()
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.values.setText("")
         self.keeper.reset()
 
 
@@ -483,6 +487,11 @@ class WeightsView(PlotView):
 
     def reset(self) -> None:
         super().reset()
+        self.hist_curve.setData([], [])
+        self.dist_image.clear()
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        self.layer_combo.blockSignals(False)
         self.hist_keeper.reset()
         self.dist_keeper.reset()
 
@@ -510,7 +519,7 @@ class OutputView(PlotView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("output", parent)
         row = self.top_row()
-        self.values = QLabel("")
+        self.values = elastic_label(QLabel(""))
         self.values.setObjectName("outputValues")
         row.addWidget(self.values, 1)
         self.test_check = QCheckBox("Show test data")

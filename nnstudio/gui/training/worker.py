@@ -4,8 +4,9 @@ GUI → worker goes through the trainer's `TrainingControl` (pause, resume, step
 hyper-parameters). Worker → GUI goes through signals carrying plain values only. Telemetry is not sent
 one signal per publication: the worker drops each publication into a `TelemetryMailbox` and nudges the
 GUI only when the mailbox was empty, so however fast the trainer publishes, at most one nudge waits in
-the GUI's queue; the GUI then takes every publication's scalars (for the curves) and the newest snapshot
-(for everything else) in one go. Failures never escape `run`: they arrive as a `RunOutcome` with a message.
+the GUI's queue; the GUI then takes every history point the publications carried (for the curves) and
+the newest snapshot (for everything else) in one go. Failures never escape `run`: they arrive as a
+`RunOutcome` with a message.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 from nnstudio.core import Design, NNStudioError
 from nnstudio.core.errors import DataError, DesignError, TrainingError
 
-from .history import metric_row
 from .state import TrainedState, snapshot_trainer, to_checkpoint
 
 
@@ -86,10 +86,13 @@ class TelemetryMailbox:
 
     def put(self, telemetry: Any) -> bool:
         """Store a publication; True when the GUI should be nudged (nothing was waiting for it)."""
-        row = metric_row(telemetry)
-        row["grad_norms"] = telemetry.grad_norms
+        rows = []
+        for point in telemetry.points:  # the curves: one point per epoch, recorded on the device
+            row = point.row()
+            row["grad_norms"] = point.grad_norms
+            rows.append(row)
         with self._lock:
-            self._rows.append(row)
+            self._rows.extend(rows)
             self._latest = telemetry
             self.published += 1
             nudge = not self._posted
@@ -102,7 +105,7 @@ class TelemetryMailbox:
         return self._posted
 
     def take(self) -> tuple[list[dict[str, Any]], Any]:
-        """Every publication's scalars since the last take, and the newest full snapshot (or None)."""
+        """Every history point since the last take, and the newest full snapshot (or None)."""
         with self._lock:
             rows, latest = self._rows, self._latest
             self._rows, self._latest, self._posted = [], None, False

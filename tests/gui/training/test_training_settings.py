@@ -124,9 +124,10 @@ def test_loss_is_shown_from_the_output_task(studio):
 def test_actions_menu_and_shortcuts(studio):
     window, controller = studio
     names = {a.objectName() for a in controller.menu.actions()}
-    for name in ("actionTrain", "actionPause", "actionResume", "actionStep", "actionStop", "actionResetWeights",
+    for name in ("actionTrain", "actionPause", "actionStep", "actionStop", "actionResetWeights",
                  "actionSaveCheckpoint", "actionOpenCheckpoint", "actionSavePlot", "actionSaveMetrics"):
         assert name in names
+    assert "actionResume" not in names  # Train reads "Resume" while paused: one entry, not two
     assert window.menus["train"] is controller.menu
     assert controller.actions["train"].shortcut() == QKeySequence("F5")
     assert controller.actions["stop"].shortcut() == QKeySequence("Shift+F5")
