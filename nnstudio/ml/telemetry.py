@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from .builder import DesignModule
-from .preactivation import activation_layers, forward_with_preactivations
 from .epoch_history import HistoryPoint, HistoryRecorder
+from .preactivation import activation_layers, forward_with_preactivations
 
 HISTOGRAM_BINS = 30
 # "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
