@@ -250,7 +250,9 @@ def run_sweep(design_path: str | os.PathLike[str], axes: Sequence[SweepAxis], *,
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(store_path: str, parent_pid: int, threads: int) -> None:
+def _worker_init(store_path: str, parent_pid: int, threads: int, ready: Any) -> None:
+    import threading
+
     import torch
 
     from nnstudio.runs import RunStore
@@ -258,6 +260,11 @@ def _worker_init(store_path: str, parent_pid: int, threads: int) -> None:
     torch.set_num_threads(threads)
     _WORKER["store"] = RunStore(store_path)
     _WORKER["watch"] = ParentWatch(parent_pid)
+    # Start together: a worker that is still importing torch would otherwise leave a short sweep to the others.
+    try:
+        ready.wait(timeout=120)
+    except threading.BrokenBarrierError:
+        pass
 
 
 def _worker_task(args: tuple[str, SweepPoint, dict[str, Any]]) -> SweepOutcome:
@@ -278,7 +285,8 @@ def _run_parallel(design: Design, points: list[SweepPoint], jobs: int, store_pat
     context = multiprocessing.get_context("spawn")
     text = dumps(design)
     outcomes: list[SweepOutcome] = []
-    pool = context.Pool(jobs, initializer=_worker_init, initargs=(store_path, os.getpid(), threads),
+    ready = context.Barrier(jobs)
+    pool = context.Pool(jobs, initializer=_worker_init, initargs=(store_path, os.getpid(), threads, ready),
                         maxtasksperchild=None)
     try:
         for outcome in pool.imap_unordered(_worker_task, [(text, p, common) for p in points]):

@@ -40,6 +40,7 @@ class RunRecord:
     sweep_uid: str = ""
     parent_uid: str = ""
     changes: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""  # host:pid:start of the process that trained it
 
     @property
     def duration(self) -> float | None:

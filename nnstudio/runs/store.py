@@ -33,7 +33,7 @@ _RUN_COLUMNS = (
     "uid", "name", "note", "design_file", "design_name", "design_json", "design_hash", "settings_json", "seed",
     "device", "task", "started_at", "ended_at", "status", "message", "epochs", "steps", "train_loss",
     "val_loss", "train_accuracy", "val_accuracy", "checkpoint", "checkpoint_sha256", "sweep_uid", "parent_uid",
-    "changes_json",
+    "changes_json", "owner",
 )
 _EPOCH_COLUMNS = ("epoch", "step", "elapsed", "learning_rate", "train_loss", "val_loss", "train_accuracy",
                   "val_accuracy", "grad_norm", "grad_norms_json")
