@@ -6,7 +6,7 @@ norms) from each publication (the last publication of an epoch wins, so a traine
 epoch end — the CLI and sweeps do — stores exact epoch-end figures, and the window's 30 Hz publications
 give the latest figure of each epoch); and at fit end the outcome (finished / stopped / failed with its
 message) and, when asked, the checkpoint (safetensors) with its SHA-256. Writes are queued to the store's
-writer thread, so the training thread never waits for the disk, except for the checkpoint itself.
+writer thread, so the training thread never waits for the disk, except at fit end (checkpoint, flush).
 """
 
 from __future__ import annotations
@@ -92,6 +92,17 @@ class RunRecorder(Callback):
                 message = f"{message}; the checkpoint could not be saved: {exc}".lstrip("; ")
         self.status = status
         self.store.finish_run(self.uid, status, message=message, checkpoint=checkpoint, checkpoint_sha256=digest)
+        self.store.flush()  # the run is on disk before fit() returns (a CLI may exit right after)
+
+
+def recorder_for(design_path: str | os.PathLike[str], store_path: str | os.PathLike[str] | None = None,
+                 **options: Any) -> RunRecorder:
+    """A recorder into the design's run store (or `store_path`), keeping checkpoints in the store's folder."""
+    from nnstudio.runs import checkpoint_folder, design_key, store_path_for
+
+    path = Path(store_path) if store_path else store_path_for(design_path)
+    return RunRecorder(RunStore(path), design_file=design_key(design_path), checkpoint_dir=checkpoint_folder(path),
+                       **options)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
