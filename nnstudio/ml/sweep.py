@@ -163,6 +163,17 @@ class ParentWatch(Callback):
             raise CancelTraining("the sweep that started this run has ended")
 
 
+class StopWhen(Callback):
+    """Stop the run in progress (stored as stopped) when `should_stop()` turns true."""
+
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
+
+    def on_epoch_end(self, epoch: int) -> None:
+        if self.should_stop():
+            raise CancelTraining("the sweep was cancelled")
+
+
 def train_point(design: Design, point: SweepPoint, *, store: Any, sweep_uid: str, design_file: str,
                 base_dir: str | os.PathLike[str] | None, checkpoint_dir: str | os.PathLike[str] | None,
                 epochs: int | None = None, callbacks: Iterable[Callback] = ()) -> SweepOutcome:
@@ -209,37 +220,53 @@ def _without_grid(design: Design, base_dir: str | os.PathLike[str] | None) -> An
     return dataclasses.replace(dataset, grid=None) if dataclasses.is_dataclass(dataset) else dataset
 
 
-def run_sweep(design_path: str | os.PathLike[str], axes: Sequence[SweepAxis], *, store_path: str | os.PathLike[str],
+def run_sweep(design_path: str | os.PathLike[str] | None, axes: Sequence[SweepAxis], *,
+              store_path: str | os.PathLike[str],
               repeats: int = 1, jobs: int = 1, epochs: int | None = None,
               on_result: Callable[[SweepOutcome, int, int], None] | None = None,
-              on_start: Callable[[str, list[SweepPoint]], None] | None = None) -> tuple[str, list[SweepOutcome]]:
-    """Run the sweep; returns its id and the outcomes in plan order. Bad settings raise before any training."""
+              on_start: Callable[[str, list[SweepPoint]], None] | None = None,
+              design: Design | None = None,
+              should_stop: Callable[[], bool] | None = None) -> tuple[str, list[SweepOutcome]]:
+    """Run the sweep; returns its id and the outcomes in plan order. Bad settings raise before any training.
+
+    `design` replaces the file's content (the window sweeps what it shows; `design_path` still names the
+    design and its folder). `should_stop` is asked between epochs and between runs: True ends the sweep,
+    the run in progress stored as stopped.
+    """
     from nnstudio.io import load_design
     from nnstudio.runs import RunStore, checkpoint_folder, design_key
 
-    path = Path(design_path)
-    design = load_design(path)
+    path = Path(design_path) if design_path is not None else None
+    if design is None:
+        if path is None:
+            raise ValueError("run_sweep needs a design file or a design")
+        design = load_design(path)
+    design = design.copy()
     points = plan(axes, repeats, design.training.seed)
     for point in points:  # refuse a bad value before anything runs
         point_design(design, point, epochs)
     store = RunStore(store_path)
     spec = {"axes": [asdict(a) for a in axes], "repeats": repeats, "jobs": jobs, "epochs": epochs}
     sweep_uid = store.add_sweep(json.loads(json.dumps(spec, default=list)), design_key(path))
+    base_dir = str(path.resolve().parent) if path is not None else None
     store.flush()
     if on_start is not None:
         on_start(sweep_uid, points)
     outcomes: list[SweepOutcome] = []
-    common = {"sweep_uid": sweep_uid, "design_file": design_key(path), "base_dir": str(path.resolve().parent),
+    common = {"sweep_uid": sweep_uid, "design_file": design_key(path), "base_dir": base_dir,
               "checkpoint_dir": str(checkpoint_folder(store_path)), "epochs": epochs}
     try:
         if jobs <= 1:
+            stop = [StopWhen(should_stop)] if should_stop is not None else []
             for point in points:
-                outcome = train_point(design, point, store=store, **common)
+                if should_stop is not None and should_stop():
+                    break
+                outcome = train_point(design, point, store=store, callbacks=stop, **common)
                 outcomes.append(outcome)
                 if on_result is not None:
                     on_result(outcome, len(outcomes), len(points))
         else:
-            outcomes = _run_parallel(design, points, jobs, str(store_path), common, on_result)
+            outcomes = _run_parallel(design, points, jobs, str(store_path), common, on_result, should_stop)
     finally:
         store.close()
     return sweep_uid, sorted(outcomes, key=lambda o: o.index)
@@ -275,7 +302,8 @@ def _worker_task(args: tuple[str, SweepPoint, dict[str, Any]]) -> SweepOutcome:
 
 
 def _run_parallel(design: Design, points: list[SweepPoint], jobs: int, store_path: str, common: dict[str, Any],
-                  on_result: Callable[[SweepOutcome, int, int], None] | None) -> list[SweepOutcome]:
+                  on_result: Callable[[SweepOutcome, int, int], None] | None,
+                  should_stop: Callable[[], bool] | None = None) -> list[SweepOutcome]:
     import multiprocessing
 
     from nnstudio.io import dumps
@@ -293,6 +321,9 @@ def _run_parallel(design: Design, points: list[SweepPoint], jobs: int, store_pat
             outcomes.append(outcome)
             if on_result is not None:
                 on_result(outcome, len(outcomes), len(points))
+            if should_stop is not None and should_stop():
+                pool.terminate()  # the workers' runs in progress are marked interrupted when the store opens
+                break
         pool.close()
     except BaseException:
         pool.terminate()
