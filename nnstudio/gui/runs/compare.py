@@ -66,7 +66,10 @@ class RunCurves(QWidget):
         self.plot.setBackground(self.palette().base().color())
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "epoch")
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).enableAutoSIPrefix(False)  # "loss (x0.001)" reads badly
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=self.palette().text().color(),
+                                          brush=self.palette().base().color())
         self._layout.addWidget(self.plot, 1)
 
     def set_runs(self, runs: list[tuple[RunRecord, list[EpochRecord]]]) -> None:

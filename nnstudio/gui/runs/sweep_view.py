@@ -65,10 +65,13 @@ class SweepScatter(QWidget):
             self.plot.setObjectName("runsSweepPlot")
             self.plot.setBackground(self.palette().base().color())
             self.plot.showGrid(x=True, y=True, alpha=0.25)
+            for side in ("left", "bottom"):
+                self.plot.getAxis(side).enableAutoSIPrefix(False)
+            self.plot.addLegend(offset=(-10, 10), labelTextColor=self.palette().text().color(),
+                                brush=self.palette().base().color())
             self._layout.addWidget(self.plot, 1)
         self.plot.clear()
-        legend = self.plot.plotItem.legend or self.plot.addLegend(offset=(-10, 10))
-        legend.clear()
+        self.plot.plotItem.legend.clear()
         key = self.metric.currentData()
         axes = [k for k in sweep_axes(runs) if k != "training.seed"] or sweep_axes(runs)
         x_key = axes[0] if axes else ""
