@@ -36,6 +36,7 @@ class RunRecorder(Callback):
         self.status: str | None = None
         self.checkpoint: Path | None = None
         self._error: str = ""
+        self._start_step = 0
 
     def on_fit_start(self) -> None:
         from nnstudio.io import dumps
@@ -45,6 +46,7 @@ class RunRecorder(Callback):
         self._error = ""
         self.status = None
         design = trainer.design
+        self._start_step = trainer.step
         self.uid = self.store.begin_run(
             design_json=dumps(design), design_file=self.design_file, design_name=design.name,
             settings={"training": trainer.config.to_dict(), "dataset": design.dataset.to_dict(),
@@ -71,6 +73,12 @@ class RunRecorder(Callback):
         trainer = self.trainer
         assert trainer is not None
         final = trainer.last_telemetry
+        if not self._error and trainer.step == self._start_step:
+            # Train pressed and stopped before one step: nothing was learnt, nothing to remember.
+            self.store.delete_run(self.uid)
+            self.store.flush()
+            self.uid, self.status = None, "empty"
+            return
         if self._error:
             status, message = "failed", self._error
         elif final is None or trainer.epoch < final.epochs:

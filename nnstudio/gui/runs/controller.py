@@ -146,12 +146,15 @@ class RunsController(QObject):
         return RunRecorder(self.store, design_file=self.design_file, parent_uid=parent,
                            name="branch" if parent else "", checkpoint_dir=checkpoint_folder(self.store_path))
 
-    def refresh(self) -> None:
+    def refresh(self, flush: bool = False) -> None:
+        """Read the store again. `flush` first waits (briefly) for this window's own queued edits; the periodic
+        refresh never waits, so a store busy with another process's writes cannot stall the window."""
         if self.store is None:
             self.panel.model.set_runs([])
             return
         selected = self.panel.selected()
-        self.store.flush(5.0)
+        if flush:
+            self.store.flush(2.0)
         self.panel.model.set_runs(self.store.runs(design_file=self.design_file or None))
         if selected:
             self.panel.select(selected)
@@ -214,7 +217,7 @@ class RunsController(QObject):
             return False
         for run in runs:
             self.store.delete_run(run.uid)
-        self.refresh()
+        self.refresh(flush=True)
         return True
 
     def restore(self) -> bool:
