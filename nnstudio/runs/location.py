@@ -4,7 +4,7 @@ One store per design folder keeps runs next to the work they belong to (copy the
 along). Bundled examples, and folders NN Studio cannot write to, use `<data folder>/runs/<folder hash>/`
 instead, so trying an example never writes into the installation. The data folder is `$NNSTUDIO_DATA_DIR`
 when set (tests, portable installs), else the caller's choice (the window passes Qt's AppDataLocation),
-else `~/.nnstudio`.
+else the same folder found without Qt (`platform_data_dir`), so the command line and the window agree.
 """
 
 from __future__ import annotations
@@ -25,7 +25,21 @@ def data_dir(default: str | os.PathLike[str] | None = None) -> Path:
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override)
-    return Path(default) if default else Path.home() / ".nnstudio"
+    return Path(default) if default else platform_data_dir()
+
+
+def platform_data_dir() -> Path:
+    """The folder Qt's AppDataLocation names for NN Studio, found without Qt (so the CLI and the window agree)."""
+    import sys
+
+    app = Path("NN Studio") / "NN Studio"
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA")
+        return Path(base) / app if base else Path.home() / ".nnstudio"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / app
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / app
 
 
 def _bundled_folder() -> Path:
