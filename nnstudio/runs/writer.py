@@ -117,7 +117,12 @@ def open_for_writing(path: Path) -> tuple[sqlite3.Connection, str]:
                     conn.close()
                 raise
             except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                if not _is_damage(exc):  # busy, locked, no permission: the file is fine, leave it alone
+                    raise
                 reason = f"it is not a readable SQLite database ({exc})"
+                conn = None
         if reason is None:
             return conn, notice
         if conn is not None:
@@ -128,6 +133,11 @@ def open_for_writing(path: Path) -> tuple[sqlite3.Connection, str]:
         notice = (f"the run store {path} could not be used: {reason}. It was set aside as {moved.name} "
                   f"(nothing was deleted) and a new store was started.")
     raise sqlite3.DatabaseError(f"could not create a run store at {path}")
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("not a database", "malformed", "corrupt", "encrypted"))
 
 
 def _unreadable_reason(path: Path) -> str | None:

@@ -18,11 +18,11 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
-def test_sweep_then_runs_table_and_json(tmp_path: Path) -> None:
+def test_parallel_sweep_then_runs_table_and_json(tmp_path: Path) -> None:
     design = Path(shutil.copy(ROOT / "resources/examples/playground-circle.nnstudio", tmp_path / "c.nnstudio"))
-    out = _cli("sweep", str(design), "--set", "training.learning_rate=0.03,0.3", "--epochs", "2")
+    out = _cli("sweep", str(design), "--set", "training.learning_rate=0.03,0.3", "--epochs", "2", "--jobs", "2")
     assert out.returncode == 0, out.stderr
-    assert "[2/2] learning_rate=" in out.stdout and "val acc" in out.stdout
+    assert "[2/2] learning_rate=" in out.stdout and "val acc" in out.stdout and "2 at a time" in out.stdout
     table = _cli("runs", str(design))
     assert table.returncode == 0 and table.stdout.startswith("2 run(s) in ")
     assert "learning_rate=0.3" in table.stdout and "finished" in table.stdout
@@ -30,6 +30,7 @@ def test_sweep_then_runs_table_and_json(tmp_path: Path) -> None:
     assert sorted(r["settings"]["training"]["learning_rate"] for r in data) == [0.03, 0.3]
     assert all(len(r["history"]) == 2 and r["history"][-1]["val_loss"] == r["val_loss"] for r in data)
     assert "design_json" not in data[0]
+    assert len({r["owner"] for r in data}) == 2  # each run trained in its own worker process
     other = Path(shutil.copy(design, tmp_path / "other.nnstudio"))
     assert json.loads(_cli("runs", str(other), "--json").stdout) == []  # runs are per design file
     assert len(json.loads(_cli("runs", str(other), "--json", "--all").stdout)) == 2

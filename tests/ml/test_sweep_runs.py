@@ -121,19 +121,6 @@ def test_changed_checkpoint_is_refused_on_restore(circle: Path, tmp_path: Path) 
             restore_run(store, run)
 
 
-def test_parallel_jobs_write_one_store(circle: Path, tmp_path: Path) -> None:
-    store_path = tmp_path / "runs.sqlite"
-    _, outcomes = run_sweep(circle, [parse_set("training.learning_rate=0.01,0.1"),
-                                     parse_set("training.optimizer=sgd,adam")],
-                            store_path=store_path, jobs=2, epochs=2)
-    assert [o.status for o in outcomes] == ["finished"] * 4
-    with RunStore(store_path) as store:
-        runs = store.runs()
-        assert len(runs) == 4 and all(r.epochs == 2 and r.checkpoint for r in runs)
-        assert len({r.owner for r in runs}) == 2  # two worker processes trained them
-        assert store.errors == []
-
-
 def test_killed_sweep_loses_no_finished_run_and_marks_the_interrupted_one(circle: Path, tmp_path: Path) -> None:
     store_path = tmp_path / "runs.sqlite"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), OMP_NUM_THREADS="1")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from training_helpers import one_cpu_thread  # noqa: F401 - autouse fixture
 
+from nnstudio.cli import main as cli_main
 from nnstudio.ml.sweep import parse_set, run_sweep
 from nnstudio.runs import RunStore
 
@@ -23,9 +22,7 @@ def test_exported_scalars_and_histograms_read_back_equal_to_the_store(tmp_path: 
     design = Path(shutil.copy(ROOT / "resources/examples/playground-circle.nnstudio", tmp_path / "c.nnstudio"))
     store_path = tmp_path / "nnstudio-runs" / "runs.sqlite"
     run_sweep(design, [parse_set("training.optimizer=sgd,adam")], store_path=store_path, epochs=3)
-    out = subprocess.run([sys.executable, "-m", "nnstudio", "runs", str(design), "--tensorboard", str(tmp_path / "tb")],
-                         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
-    assert out.returncode == 0, out.stderr
+    assert cli_main(["runs", str(design), "--tensorboard", str(tmp_path / "tb")]) == 0
     with RunStore(store_path) as store:
         runs = store.runs()
         folders = {p.name.rsplit("-", 1)[1]: p for p in (tmp_path / "tb").iterdir()}

@@ -212,3 +212,19 @@ def test_run_store_imports_neither_torch_nor_qt() -> None:
             "print([m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_a_busy_store_is_never_set_aside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnstudio.runs import writer
+
+    path = tmp_path / "runs.sqlite"
+    RunStore(path).close()
+    before = path.read_bytes()
+
+    def busy(conn) -> int:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(writer, "prepare", busy)
+    with pytest.raises(StoreError, match="database is locked"):
+        RunStore(path)
+    assert path.read_bytes() == before and not [p for p in tmp_path.iterdir() if "set-aside" in p.name]
