@@ -2,8 +2,8 @@
 
 Nothing here is home-made: the command runs PyTorch's own launcher, `python -m torch.distributed.run`,
 which starts N worker processes per node, performs the rendezvous (c10d, at HOST:PORT for several nodes;
-`--standalone` on one) and watches them; each worker runs `nnstudio.ml.distributed`. The design and its
-data are checked here first, so a mistake prints one line and exits 2 before anything starts.
+`--standalone` on one) and watches them; each worker runs `nnstudio.distributed_worker`. The design
+and its data are checked here first, so a mistake prints one line and exits 2 before anything starts.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
         command += ["--rdzv-backend", "c10d", "--rdzv-endpoint", args.rdzv_endpoint, "--rdzv-id", args.rdzv_id]
     else:
         command += ["--standalone"]
-    command += ["-m", "nnstudio.ml.distributed", str(Path(args.file).resolve())]
+    command += ["-m", "nnstudio.distributed_worker", str(Path(args.file).resolve())]
     for option, value in (("--epochs", args.epochs), ("--device", args.device), ("--out", args.out),
                           ("--metrics-json", args.metrics_json), ("--store", args.store)):
         if value is not None:

@@ -55,7 +55,7 @@ def test_torchrun_command_for_several_computers() -> None:
     assert command[1:3] == ["-m", "torch.distributed.run"]
     joined = " ".join(command)
     assert "--nproc-per-node 4 --nnodes 2 --rdzv-backend c10d --rdzv-endpoint 10.0.0.1:29400 --rdzv-id job7" in joined
-    assert "-m nnstudio.ml.distributed" in joined and "--standalone" not in joined
+    assert "-m nnstudio.distributed_worker" in joined and "--standalone" not in joined
 
 
 def _val_accuracy(checkpoint_path: Path) -> float:
