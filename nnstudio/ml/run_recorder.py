@@ -51,7 +51,8 @@ class RunRecorder(Callback):
             design_json=dumps(design), design_file=self.design_file, design_name=design.name,
             settings={"training": trainer.config.to_dict(), "dataset": design.dataset.to_dict(),
                       "resumed_at": {"epoch": trainer.epoch, "step": trainer.step}},
-            name=self.name, seed=trainer.config.seed, device=str(trainer.device), task=trainer.task,
+            name=self.name or default_name(trainer.config), seed=trainer.config.seed, device=str(trainer.device),
+            task=trainer.task,
             sweep_uid=self.sweep_uid, parent_uid=self.parent_uid, changes=self.changes)
 
     def on_publish(self, telemetry: Any) -> None:
@@ -101,6 +102,11 @@ class RunRecorder(Callback):
         self.status = status
         self.store.finish_run(self.uid, status, message=message, checkpoint=checkpoint, checkpoint_sha256=digest)
         self.store.flush()  # the run is on disk before fit() returns (a CLI may exit right after)
+
+
+def default_name(config: Any) -> str:
+    """'adam, lr 0.03, seed 0': what a run is called until the user renames it."""
+    return f"{config.optimizer}, lr {config.learning_rate:g}, seed {config.seed}"
 
 
 def recorder_for(design_path: str | os.PathLike[str], store_path: str | os.PathLike[str] | None = None,

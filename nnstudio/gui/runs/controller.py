@@ -144,7 +144,8 @@ class RunsController(QObject):
             return Callback()
         parent, self.branch_parent = self.branch_parent, ""
         return RunRecorder(self.store, design_file=self.design_file, parent_uid=parent,
-                           name="branch" if parent else "", checkpoint_dir=checkpoint_folder(self.store_path))
+                           name=f"branch of {parent}" if parent else "",
+                           checkpoint_dir=checkpoint_folder(self.store_path))
 
     def refresh(self, flush: bool = False) -> None:
         """Read the store again. `flush` first waits (briefly) for this window's own queued edits; the periodic

@@ -99,9 +99,11 @@ class SweepScatter(QWidget):
         bottom = self.plot.getAxis("bottom")
         if not numeric:
             bottom.setTicks([list(enumerate(choices))])
+        elif log_x:  # placed on a log scale, labelled with the values themselves
+            bottom.setTicks([[(math.log10(v), f"{v:g}") for v in sorted(set(values))]])
         else:
             bottom.setTicks(None)
-        label = x_key.rsplit(".", 1)[-1] + (" (log10)" if log_x else "")
+        label = x_key.rsplit(".", 1)[-1] + (" (log scale)" if log_x else "")
         self.plot.setLabel("bottom", label)
         self.plot.setLabel("left", self.metric.currentText())
         self.title.setText(f"{len(runs)} run(s) of the sweep: {label} → final {self.metric.currentText().lower()}")
