@@ -18,11 +18,11 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PROG = "nnstudio train"
 
 MULTI_NODE_HELP = """\
-Past one process (torchrun): --nproc-per-node N trains with N worker processes on this computer
-(DistributedDataParallel; gloo on the CPU, nccl with one GPU per worker on CUDA). For several computers,
-run the same command on each, with --nnodes M and the same --rdzv-endpoint HOST:PORT (a computer all of
-them can reach; the first to arrive hosts the rendezvous) and --rdzv-id. Rank 0 prints progress, records
-the run in the run store and writes --out. See docs/scaling.md."""
+--nproc-per-node N trains with N worker processes on this computer (DistributedDataParallel; gloo on
+the CPU, nccl with one GPU per worker on CUDA). For several computers, run the same command on each, with
+--nnodes M, the same --rdzv-endpoint HOST:PORT (HOST is one of them, reachable from all: it hosts
+torchrun's c10d rendezvous on PORT) and the same --rdzv-id. Rank 0 prints progress, records the run in
+the run store and writes --out. See docs/scaling.md."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,9 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="computers taking part (M, or MIN:MAX for an elastic job; default 1)")
     group.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="where the workers meet (several computers)")
     group.add_argument("--rdzv-id", default="nnstudio", metavar="ID", help="job id, the same on every computer")
-    group.add_argument("--record", action="store_true",
-                       help="record the run in the run store (always on with --nproc-per-node)")
-    group.add_argument("--store", metavar="PATH", help="the run store file (default: beside the design)")
+    parser.add_argument("--record", action="store_true",
+                        help="record the run in the run store (always on with --nproc-per-node)")
+    parser.add_argument("--store", metavar="PATH",
+                        help="the run store file (default: nnstudio-runs/runs.sqlite beside the design)")
 
 
 def torchrun_command(args: argparse.Namespace) -> list[str]:

@@ -49,3 +49,19 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path: Path) -> None:
         assert words in out.stderr and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "nnstudio-runs").exists()  # nothing was trained or stored
     assert "no runs yet" in _cli("runs", str(design)).stdout
+
+
+def test_train_record_stores_a_one_process_run(tmp_path: Path) -> None:
+    from nnstudio.cli import main as cli_main
+    from nnstudio.runs import RunStore
+
+    design = Path(shutil.copy(ROOT / "resources/examples/playground-circle.nnstudio", tmp_path / "c.nnstudio"))
+    metrics = tmp_path / "m.json"
+    assert cli_main(["train", str(design), "--epochs", "3", "--record", "--metrics-json", str(metrics)]) == 0
+    with RunStore(tmp_path / "nnstudio-runs" / "runs.sqlite") as store:
+        (run,) = store.runs(design_file="c.nnstudio")
+        history = store.history(run.uid)
+    saved = json.loads(metrics.read_text())
+    assert (run.status, run.epochs, run.name) == ("finished", 3, "sgd, lr 0.03, seed 0")
+    assert [h.epoch for h in history] == [1, 2, 3]  # the CLI publishes at every epoch end: one row each
+    assert [h.val_loss for h in history] == [e["val_loss"] for e in saved["history"]][-3:]
