@@ -36,6 +36,7 @@ class RunsController(QObject):
         self.store: RunStore | None = None
         self.store_path: Path | None = None
         self.branch_parent = ""  # the run the next window run continues (set by Branch)
+        self._retired: list[RunStore] = []  # stores shown before the design file changed
         self.panel = RunsPanel()
         self.actions: dict[str, QAction] = {}
         self._create_actions()
@@ -110,7 +111,10 @@ class RunsController(QObject):
         path = store_path_for(design_path, app_data_dir())
         if path == self.store_path and self.store is not None:
             return
-        self._close_store()
+        if self.store is not None:
+            # A run in progress may still be recording into it: close it when the window closes.
+            self._retired.append(self.store)
+            self.store = None
         self.store_path = path
         self.design_file = design_key(design_path)
         try:
@@ -131,9 +135,11 @@ class RunsController(QObject):
         QTimer.singleShot(0, self, lambda: self.training.say(f"Run store: {message}", error=True))
 
     def _close_store(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        for store in [*self._retired, self.store]:
+            if store is not None:
+                store.close()
+        self._retired = []
+        self.store = None
 
     def make_recorder(self) -> Any:
         """The callback that records the window's next run (called by the training controller per run)."""
