@@ -1,4 +1,4 @@
-"""Restore and branch stored runs: a run's design and weights back, or training continued from them."""
+"""Restoring stored runs: a run's design snapshot, and its checkpoint checked against the hash the run stored."""
 
 from __future__ import annotations
 
@@ -32,13 +32,3 @@ def restore_run(store: RunStore, record: RunRecord) -> Any:
         raise FormatError(f"run {record.name or record.uid}: its checkpoint {path} was changed after the run "
                           f"saved it (SHA-256 differs)")
     return load_checkpoint(path)
-
-
-def branch_settings(record: RunRecord, changes: dict[str, Any]) -> Design:
-    """The run's design with changed settings (`{"training.learning_rate": 0.01}`), to continue it."""
-    from .sweep import apply_change
-
-    design = run_design(record)
-    for key, value in changes.items():
-        apply_change(design, key, value)
-    return design
