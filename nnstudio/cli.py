@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open", "explain")
+SUBCOMMANDS = ("validate", "train", "render", "export", "open", "explain", "sweep", "runs")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -55,7 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="a checkpoint (.safetensors) saved by NN Studio")
     p.add_argument("--format", required=True, choices=("onnx", "safetensors", "pt", "pt2", "python"))
     p.add_argument("-o", "--output", required=True, help="where to write (a folder for --format python)")
+    _add_run_commands(sub)
     return parser
+
+
+def _add_run_commands(sub: argparse._SubParsersAction) -> None:
+    """`sweep` and `runs` (issue 16): their options live in their own modules."""
+    from nnstudio import runs_cli, sweep_cli
+
+    sweep_cli.add_arguments(sub.add_parser("sweep", help="train combinations of settings into the run store"))
+    runs_cli.add_arguments(sub.add_parser("runs", help="list a design's stored runs (table, --json, --tensorboard)"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio.ml.export import export_cli
 
             return export_cli(args.checkpoint, args.format, args.output)
+        if command in ("sweep", "runs"):
+            from nnstudio import runs_cli, sweep_cli
+
+            return (sweep_cli if command == "sweep" else runs_cli).main(args)
     except NNStudioError as exc:
         print(f"nnstudio {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

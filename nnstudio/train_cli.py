@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="CHECKPOINT", help="save the trained weights here (.safetensors)")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint saved by NN Studio")
     parser.add_argument("--metrics-json", metavar="PATH", help="write the final metrics and per-epoch history")
+    from nnstudio import distributed_cli
+
+    distributed_cli.add_arguments(parser)
 
 
 class ProgressLine(Callback):
@@ -112,6 +115,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"{PROG}: {message}", file=err)
         return code
 
+    if getattr(args, "nproc_per_node", None) is not None:
+        from nnstudio import distributed_cli
+
+        return distributed_cli.launch(args)
     if args.epochs is not None and args.epochs < 1:
         return fail(EXIT_BAD_INPUT, f"--epochs must be at least 1, not {args.epochs}")
     from nnstudio.io import load_design
@@ -136,7 +143,12 @@ def main(args: argparse.Namespace) -> int:
     epochs = design.training.epochs
     progress = ProgressLine(err)
     try:
-        trainer = Trainer(design, base_dir=path.resolve().parent, callbacks=[progress], device=args.device,
+        callbacks: list[Callback] = [progress]
+        if getattr(args, "record", False) or getattr(args, "store", None):
+            from nnstudio.ml.run_recorder import recorder_for
+
+            callbacks.append(recorder_for(path, args.store))
+        trainer = Trainer(design, base_dir=path.resolve().parent, callbacks=callbacks, device=args.device,
                           initial_state=initial, publish_hz=4.0, publish_epoch_end=True)
     except (DataError, DesignError, FormatError) as exc:
         return fail(EXIT_BAD_INPUT, str(exc))

@@ -14,6 +14,7 @@ from nnstudio.resources import RESOURCES
 from .explain import attach_explain
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
+from .runs import attach_runs
 from .training import attach_training
 
 
@@ -66,6 +67,7 @@ def open_main_window(path: str | None = None, defer: bool = True,
     window = MainWindow()
     attach_training(window)
     attach_explain(window)
+    attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
 
     def load() -> None:

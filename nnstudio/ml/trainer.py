@@ -260,6 +260,9 @@ class Trainer:
         self.optimizer = self._make_optimizer(for_graph=False)
         self._resume_optimizer = None
         self._after_backward: list[Any] = []
+        # The module the eager training step calls: None is the model itself; nnstudio.ml.distributed sets a
+        # DistributedDataParallel wrapper of it (telemetry, checkpoints and graphs keep using `model`).
+        self.forward_module: torch.nn.Module | None = None
 
     # ---- set-up ------------------------------------------------------------------------------------
 
@@ -612,7 +615,7 @@ class Trainer:
                 self._publish("batch")
 
     def _eager_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        out = self.model(xb)
+        out = (self.forward_module or self.model)(xb)
         loss = self.loss_fn(out, yb)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

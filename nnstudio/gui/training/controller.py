@@ -107,6 +107,7 @@ class TrainingController(QObject):
         self._visible: set[str] = set()
         self._after_paint_scheduled = False
         self._stepping = False  # a Step was asked for: say what it did once the worker pauses after it
+        self.job_callbacks: list[Callable[[], Any]] = []  # each makes one more Trainer callback per run
 
         self.panel = TrainingPanel(self.session, base_dir=self.base_dir)
         self.panel.message_changed.connect(self._echo_message)
@@ -529,7 +530,8 @@ class TrainingController(QObject):
         if step:
             self.control.step(1)
         self.mailbox = TelemetryMailbox()
-        job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial)
+        job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial,
+                          callbacks=tuple(make() for make in self.job_callbacks))
         thread = QThread()
         thread.setObjectName("nnstudioTraining")
         worker = TrainingWorker(job, self.control, self.mailbox)
