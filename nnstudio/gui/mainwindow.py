@@ -237,7 +237,9 @@ class MainWindow(QMainWindow):
     def new_design(self) -> bool:
         if not self.maybe_keep_changes("starting a new design"):
             return False
-        self.set_design(Design("Untitled"), None)
+        design = Design("Untitled")  # on Playground's circle data, so with Playground's recipe
+        design.set_training(recipe="playground", init="playground")
+        self.set_design(design, None)
         self.status("New design: drag layers from the palette onto the canvas")
         return True
 

@@ -152,6 +152,9 @@ class TelemetryCollector:
         grid_resolution: int = 0,
         grid_extent: tuple[float, float, float, float] | None = None,
         bins: int = HISTOGRAM_BINS,
+        x_train: torch.Tensor | None = None,
+        y_train: torch.Tensor | None = None,
+        probability: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.model = model
         self.task = model.task
@@ -159,6 +162,10 @@ class TelemetryCollector:
         self.loss_sum_fn = loss_sum
         self.bins = bins
         self.x_val, self.y_val = x_val, y_val
+        # Given the training set, the training loss shown is its whole-set loss with the current weights
+        # (Playground's), not the running mean of the steps since the previous publication.
+        self.x_train, self.y_train = x_train, y_train
+        self.probability = probability  # a binary output's boundary value (default: sigmoid of the logit)
         self.probe = probe
         self.grid = grid
         self.grid_resolution = grid_resolution
@@ -228,7 +235,9 @@ class TelemetryCollector:
         return ((output > 0) == target).sum()
 
     def _validation(self) -> list[torch.Tensor]:
-        x, y = self.x_val, self.y_val
+        return self._evaluate(self.x_val, self.y_val)
+
+    def _evaluate(self, x: torch.Tensor | None, y: torch.Tensor | None) -> list[torch.Tensor]:
         if x is None or y is None or len(x) == 0:
             return []
         losses, correct = [], []
@@ -272,7 +281,7 @@ class TelemetryCollector:
             # CPU than along a short last dimension, and it is the layout the boundary is sent in anyway.
             by_class = torch.softmax(output.t().contiguous(), dim=0)
         elif self.task == "binary":
-            by_class = torch.sigmoid(output).t()
+            by_class = (self.probability or torch.sigmoid)(output).t()
         else:
             by_class = output.t()
         parts = [by_class.reshape(-1)]
@@ -314,6 +323,10 @@ class TelemetryCollector:
             val = self._validation()
             if val:
                 add("val", torch.stack(val), (len(val),))
+            if self.x_train is not None:
+                whole = self._evaluate(self.x_train, self.y_train)
+                if whole:
+                    add("train", torch.stack(whole), (len(whole),))
             # Max |value| of every parameter and float buffer: the histogram ranges and, because the max
             # propagates NaN / inf, the finiteness check of the whole model state in one foreach call.
             state_max = torch._foreach_norm(self.state_tensors, float("inf"))
@@ -366,6 +379,9 @@ class TelemetryCollector:
             train_acc = float(window[1]) / samples_in_window
         if not steps_in_window and previous is not None:
             train_loss, train_acc = previous.train_loss, previous.train_accuracy
+        if "train" in host:
+            train_loss = float(host["train"][0])
+            train_acc = float(host["train"][1]) if self.classification else None
         val_loss = val_acc = None
         if "val" in host:
             val_loss = float(host["val"][0])

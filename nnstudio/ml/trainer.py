@@ -50,6 +50,7 @@ from .optim import (
     set_weight_decay,
     split_parameters,
 )
+from .playground_recipe import PlaygroundL1, batch_bounds, initialisation, playground_losses, playground_probability
 from .telemetry import PROBE_SAMPLES, Telemetry, TelemetryCollector
 
 DEFAULT_PUBLISH_HZ = 30.0
@@ -210,7 +211,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)  # PyTorch's default initialisation uses the global RNG
             self.model = build_model(self.design)
-            initialize(self.model, self.config.init, self.generator)
+            initialize(self.model, initialisation(self.config), self.generator)
         # Dropout draws from the global RNG: the trainer keeps its own stream of it, seeded here.
         self._dropout_rng = torch.Generator().manual_seed(self.config.seed + 1).get_state()
         self._cuda_seeded = False
@@ -222,7 +223,11 @@ class Trainer:
         self.dataset = dataset
         _check_dataset(dataset, self.model)
         self.task = self.model.task
-        self.loss_fn, self.loss_sum_fn = make_losses(self.task, self.config.regression_loss)
+        self.playground = self.config.playground
+        if self.playground:
+            self.loss_fn, self.loss_sum_fn = playground_losses(self.task)
+        else:
+            self.loss_fn, self.loss_sum_fn = make_losses(self.task, self.config.regression_loss)
 
         self.epoch = 0  # completed epochs
         self.batch = 0  # batches done in the epoch in progress
@@ -255,6 +260,9 @@ class Trainer:
         self._params = self._split.weights + self._split.others
         if initial_state is not None:
             self._load_initial_state(initial_state)
+        self._l1: PlaygroundL1 | None = None
+        if self.playground and self.config.regularization == "l1":
+            self._l1 = PlaygroundL1(self._split.weights, resumed=initial_state is not None)
         self._optimizer_for_graph = False
         self.optimizer = self._make_optimizer(for_graph=False)
         self._resume_optimizer = None
@@ -285,8 +293,18 @@ class Trainer:
         self.collector = TelemetryCollector(
             self.model, device, self.loss_sum_fn, x_val=self.x_val, y_val=self.y_val,
             probe=self.x_train[:PROBE_SAMPLES], grid=grid_tensor, grid_resolution=grid_resolution,
-            grid_extent=grid_extent)
+            grid_extent=grid_extent, **self._recipe_telemetry())
         self._gather_per_epoch = self.x_train.numel() * 4 <= EPOCH_GATHER_BYTES
+
+    def _recipe_telemetry(self) -> dict[str, Any]:
+        """Under the Playground recipe the training loss shown is Playground's: the whole training set's mean
+        loss with the current weights, and the boundary is (1 + tanh z) / 2."""
+        if not self.config.playground:
+            return {}
+        extra: dict[str, Any] = {"x_train": self.x_train, "y_train": self.y_train}
+        if self.task == "binary":
+            extra["probability"] = playground_probability
+        return extra
 
     def _make_optimizer(self, for_graph: bool) -> torch.optim.Optimizer:
         config = self.config.with_changes(momentum=self._momentum, regularization_rate=self._reg_rate)
@@ -346,6 +364,8 @@ class Trainer:
 
     @property
     def batches_per_epoch(self) -> int:
+        if self.playground:  # a trailing partial batch carries into the next epoch's first update
+            return self.n_train // self.batch_size
         if self.graph_mode == "cuda_graph":
             return self.n_train // self.batch_size  # graphs need full batches: the remainder is dropped
         return math.ceil(self.n_train / self.batch_size)
@@ -508,6 +528,8 @@ class Trainer:
                                   full_batches=self.n_train // self.batch_size, mode=self.cuda_graphs)
         if self._capture_failure:
             blockers.append(self._capture_failure)
+        if self.playground and self.device.type == "cuda":
+            blockers.append("the Playground recipe's first batch of an epoch varies in size")
         if blockers:
             self.graph_mode = "eager"
             self.graph_fallback = "; ".join(blockers)
@@ -542,7 +564,13 @@ class Trainer:
     def _run_epoch(self, target: int) -> None:
         cbs = self._cbs
         epoch_number = self.epoch + 1
-        if self.batch == 0:
+        self._bounds = None
+        if self.playground:  # one fixed order, shuffled once with the data; no random draw
+            if self.batch == 0:
+                self._lr = self._base_lr * schedule_factor(self.config, self.epoch)
+                set_learning_rate(self.optimizer, self._lr)
+            perm, self._bounds = batch_bounds(self.n_train, self.batch_size, self.epoch)
+        elif self.batch == 0:
             self._lr = self._base_lr * schedule_factor(self.config, self.epoch)
             set_learning_rate(self.optimizer, self._lr)
             self._epoch_rng = self.generator.get_state()
@@ -582,21 +610,22 @@ class Trainer:
         publishing = self.publish_hz > 0
         clock = time.perf_counter
         step = self._eager_step
+        bounds = self._bounds
         for b in range(self.batch, self.batches_per_epoch):
             if control is not None and control.attention:
                 self._attend(control)
-            lo = b * bs
+            lo, hi = bounds[b] if bounds is not None else (b * bs, b * bs + bs)
             if self._gather_per_epoch:
-                xb, yb = x[lo:lo + bs], y[lo:lo + bs]
+                xb, yb = x[lo:hi], y[lo:hi]
             else:
-                idx = perm[lo:lo + bs]
+                idx = perm[lo:hi]
                 xb, yb = self.x_train.index_select(0, idx), self.y_train.index_select(0, idx)
             if batch_start:
                 cbs("on_batch_start", self.step + 1)
             step(xb, yb)
             self.step += 1
             self.batch = b + 1
-            taken = min(bs, n - lo)
+            taken = min(hi, n) - lo
             self.samples_seen += taken
             self._window_samples += taken
             if after_step:
@@ -614,11 +643,16 @@ class Trainer:
         if self._after_backward:
             self._cbs("after_backward")
         self._adjust_gradients()
-        self.optimizer.step()
+        if self._l1 is not None:
+            self._l1.before_step()
+            self.optimizer.step()
+            self._l1.after_step(self._lr, self._reg_rate)
+        else:
+            self.optimizer.step()
         self.collector.defer(out, yb, loss)
 
     def _adjust_gradients(self) -> None:
-        if self.config.regularization == "l1" and self._reg_rate > 0:
+        if self.config.regularization == "l1" and self._reg_rate > 0 and not self.playground:
             weights = [p for p in self._split.weights if p.grad is not None]
             torch._foreach_add_([p.grad for p in weights], torch._foreach_sign(weights), alpha=self._reg_rate)
         if self._grad_clip > 0:

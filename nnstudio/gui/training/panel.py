@@ -44,6 +44,7 @@ from nnstudio.core.settings import (
     DATASET_FIELDS,
     PLAYGROUND_DATASETS,
     PLAYGROUND_FEATURES,
+    PLAYGROUND_REGRESSION,
     TRAINING_FIELDS,
 )
 
@@ -261,7 +262,7 @@ class TrainingPanel(QScrollArea):
 
         self.name_combo = QComboBox()
         self.name_combo.setObjectName("datasetName")
-        self.name_combo.activated.connect(lambda i: self._push_dataset("name", self.name_combo.itemData(i)))
+        self.name_combo.activated.connect(lambda i: self._set_name(self.name_combo.itemData(i)))
         row("name", "Dataset", self.name_combo, DATASET_FIELDS["name"].help)
 
         self.preview = DatasetPreview()
@@ -469,8 +470,12 @@ class TrainingPanel(QScrollArea):
 
     def _show_loss(self) -> None:
         task = self.output_task()
+        playground = self.design.training.playground
         if task is None:
             self.loss_label.setText("— (add an Output layer)")
+        elif playground and task in ("binary", "regression"):
+            self.loss_label.setText("½(out − t)², tanh output, t = ±1 (Playground)" if task == "binary"
+                                    else "½(out − y)², linear output (Playground)")
         elif task == "regression":
             loss = self.design.training.regression_loss
             self.loss_label.setText(f"{REGRESSION_LOSS_TITLES.get(loss, loss)} (regression output)")
@@ -522,6 +527,27 @@ class TrainingPanel(QScrollArea):
                 self._push_dataset("name", BUILTIN_DATASETS[0])
             elif ok and source == "playground" and spec.name not in PLAYGROUND_DATASETS:
                 self._push_dataset("name", PLAYGROUND_DATASETS[0])
+            # The recipe follows the data: Playground's semantics for its sets, PyTorch's for the rest.
+            recipe = "playground" if source == "playground" else "pytorch"
+            if ok and self.design.training.recipe != recipe:
+                self._push_training("recipe", recipe)
+        finally:
+            stack.endMacro()
+
+    def _set_name(self, name: str) -> None:
+        """Choose a dataset; a Playground regression set gets Playground's 1,200 points (classification 500)
+        unless the sample count was changed from those defaults."""
+        spec = self.design.dataset
+        if name == spec.name:
+            return
+        stack = self.session.undo_stack
+        stack.beginMacro("Change dataset")
+        try:
+            ok = self._push_dataset("name", name)
+            if ok and spec.source == "playground" and spec.samples in (500, 1200):
+                samples = 1200 if name in PLAYGROUND_REGRESSION else 500
+                if samples != spec.samples:
+                    self._push_dataset("samples", samples)
         finally:
             stack.endMacro()
 
