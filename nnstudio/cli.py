@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open")
+SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         train_cli = None
     if train_cli is not None:
         train_cli.add_arguments(p)
+
+    from nnstudio import open_playground_cli
+
+    p = sub.add_parser("open-playground", help="turn a TensorFlow Playground share link into a design")
+    open_playground_cli.add_arguments(p)
 
     p = sub.add_parser("render", help="draw a design's diagram as SVG or PNG")
     p.add_argument("file", help="a .nnstudio design")
@@ -80,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return train_cli.main(args)
         if command == "render":
             return _render(args.file, args.output)
+        if command == "open-playground":
+            from nnstudio import open_playground_cli
+
+            return open_playground_cli.main(args)
         if command == "export":
             from nnstudio.ml.export import export_cli
 

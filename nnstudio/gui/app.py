@@ -8,6 +8,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from nnstudio.core import Design
 from nnstudio.resources import RESOURCES
 
 from .locations import default_design_path
@@ -36,11 +37,13 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def open_main_window(path: str | None = None) -> MainWindow:
-    """A main window showing `path`, or the Playground circle example when no path is given."""
+def open_main_window(path: str | None = None, design: Design | None = None) -> MainWindow:
+    """A main window showing `design` (unsaved), `path`, or the Playground circle example."""
     window = MainWindow()
     attach_training(window)
-    if path is not None:
+    if design is not None:
+        window.set_design(design, None, note="imported")
+    elif path is not None:
         window.open_file(path, ask=False)
     else:
         example = default_design_path()
@@ -49,11 +52,12 @@ def open_main_window(path: str | None = None) -> MainWindow:
     return window
 
 
-def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = False) -> int:
+def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = False,
+        design: Design | None = None) -> int:
     """Run NN Studio until its window closes; returns the exit status. With `smoke`, the window opens,
     paints once and closes again (the packaged bundle's start-up check)."""
     app = create_application(argv)
-    window = open_main_window(path)
+    window = open_main_window(path, design)
     window.show()
     if smoke:
         QTimer.singleShot(300, window.close)

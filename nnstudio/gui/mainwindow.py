@@ -676,6 +676,9 @@ class MainWindow(QMainWindow):
         self.examples_menu = file_menu.addMenu("&Examples")
         self.examples_menu.setObjectName("menuExamples")
         self._fill_examples_menu()
+        from .playground_import import add_import_action
+
+        add_import_action(self, file_menu)
         file_menu.addSeparator()
         file_menu.addActions([act["save"], act["saveAs"], act["revert"]])
         file_menu.addSeparator()
