@@ -13,6 +13,7 @@ from nnstudio.resources import RESOURCES
 
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
+from .network import attach_network_view
 from .training import attach_training
 
 
@@ -40,7 +41,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 def open_main_window(path: str | None = None, design: Design | None = None) -> MainWindow:
     """A main window showing `design` (unsaved), `path`, or the Playground circle example."""
     window = MainWindow()
-    attach_training(window)
+    controller = attach_training(window)
+    attach_network_view(window, controller)
     if design is not None:
         window.set_design(design, None, note="imported")
     elif path is not None:

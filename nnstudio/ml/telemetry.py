@@ -32,6 +32,9 @@ NEURON_MAP_MAX_TOTAL = 64
 # Evaluation batches are sized so that no layer outputs more than this many values (e.g. 4096 samples of a
 # 1024-unit layer): validating a large set, or the 10 000-point grid, never needs much memory.
 EVAL_ELEMENTS_CAP = 1 << 22
+# The weights and biases of a dense network this small ride along in every publication (the network view
+# draws each link from its live weight); larger models send none.
+PARAMETERS_CAP = 4096
 # Eager steps' outputs are summed on the device in groups of at most this many steps.
 FOLD_EVERY = 64
 
@@ -80,6 +83,7 @@ class Telemetry:
     boundary: np.ndarray | None = None  # (R, R), or (k, R, R) for k outputs; row j is y = ys[j]
     boundary_extent: tuple[float, float, float, float] | None = None  # x_min, x_max, y_min, y_max
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)  # "fc1.weight" -> values (small models)
 
     def metrics(self) -> dict[str, Any]:
         """The scalar part, for histories, logs and JSON."""
@@ -128,6 +132,18 @@ def neuron_map_layers(model: DesignModule) -> list[str]:
             names.append(step.name)
             total += step.shape[0]
     return names
+
+
+def small_dense_parameters(model: DesignModule) -> list[tuple[str, nn.Parameter]]:
+    """Every parameter of a model made only of Linear layers with at most PARAMETERS_CAP values; else none."""
+    named = list(model.named_parameters())
+    linear = {f"{name}.{kind}" for name, module in model.named_children() if isinstance(module, nn.Linear)
+              for kind in ("weight", "bias")}
+    if not named or any(name not in linear for name, _ in named):
+        return []
+    if sum(p.numel() for _, p in named) > PARAMETERS_CAP:
+        return []
+    return named
 
 
 def eval_batch_size(model: DesignModule) -> int:
@@ -180,6 +196,7 @@ class TelemetryCollector:
         self.dead_layers = dead_unit_layers(model)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
+        self.small_parameters = small_dense_parameters(model)
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
         # re-assigned, so a captured graph keeps writing to the same memory.
         self.loss_sum = torch.zeros((), device=device)
@@ -354,6 +371,8 @@ class TelemetryCollector:
             grid_parts, grid_layout = self._grid()
             parts.extend(p.float() for p in grid_parts)
             layout.extend(grid_layout)
+            for name, p in self.small_parameters:
+                add(f"param:{name}", p.detach(), tuple(p.shape))
             for i, t in enumerate(extra or []):
                 add(f"extra:{i}", t, tuple(t.shape))
             flat = torch.cat(parts)
@@ -407,10 +426,11 @@ class TelemetryCollector:
         if "dead" in host:
             dead = {name: float(v) for name, v in zip(self.dead_layers, host["dead"].tolist(), strict=True)}
         neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
+        parameters = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("param:")}
         return Telemetry(
             train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
             dead_fraction=dead, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
-            neuron_outputs=neurons, **progress,
+            neuron_outputs=neurons, parameters=parameters, **progress,
         )

@@ -37,7 +37,7 @@ from nnstudio.core.settings import TrainingConfig
 
 from .builder import DesignModule, build_model, initialize
 from .callbacks import Callback, CallbackList, CancelTraining
-from .control import TrainingControl
+from .control import PARAMETER_EDITS, TrainingControl
 from .cudagraph import GRAPH_MODES, GraphStep, graph_blockers
 from .faults import LastFiniteWeights, is_out_of_memory, nan_error, oom_error, release_memory
 from .optim import (
@@ -722,6 +722,9 @@ class Trainer:
         """Apply live changes between two steps. A tensor learning rate is updated in place; anything a
         captured graph holds as a constant makes it capture again."""
         recapture = False
+        edits = changes.pop(PARAMETER_EDITS, None)
+        if edits:
+            self._edit_parameters(edits)
         if "learning_rate" in changes:
             self._base_lr = changes["learning_rate"]
             self._lr = self._base_lr * schedule_factor(self.config, self.epoch)
@@ -740,6 +743,18 @@ class Trainer:
             self._grad_clip = changes["grad_clip"]
         if recapture and self._graph is not None:
             self._graph.invalidate()
+
+    @torch.no_grad()
+    def _edit_parameters(self, edits: list[tuple[str, int, float]]) -> None:
+        """Set single values of the live model (the network view's weight edits); unknown names or indexes
+        are skipped. While paused, a publication shows the edit at once."""
+        params = dict(self.model.named_parameters())
+        for name, index, value in edits:
+            p = params.get(name)
+            if p is not None and 0 <= index < p.numel() and math.isfinite(value):
+                p.view(-1)[index] = value  # in place: a captured CUDA graph reads the same memory
+        if self.control is not None and self.control.state == "paused":
+            self._publish("paused")
 
     # ---- publication -------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from nnstudio.core.settings import (
     PLAYGROUND_FEATURES,
     PLAYGROUND_REGRESSION,
     TRAINING_FIELDS,
+    UNLIMITED_EPOCHS,
 )
 
 from ..param_form import ParamForm
@@ -609,7 +610,8 @@ class TrainingPanel(QScrollArea):
 
     def show_progress(self, telemetry: Any) -> None:
         epochs = max(1, telemetry.epochs)
-        self.epoch_label.setText(f"Epoch {telemetry.epoch:,} / {epochs:,}")
+        unlimited = epochs >= UNLIMITED_EPOCHS  # training until paused: no end to count towards
+        self.epoch_label.setText(f"Epoch {telemetry.epoch:,}" + ("" if unlimited else f" / {epochs:,}"))
         percent = round(100 * min(1.0, max(0.0, telemetry.progress)))
         if percent != self.progress.value():
             self.progress.setValue(percent)
@@ -617,7 +619,8 @@ class TrainingPanel(QScrollArea):
         parts = []
         if telemetry.steps_per_second:
             parts.append(f"{telemetry.steps_per_second:,.0f} steps/s")
-        if telemetry.reason in ("batch", "epoch_end", "start") and telemetry.eta_seconds is not None:
+        if (telemetry.reason in ("batch", "epoch_end", "start") and telemetry.eta_seconds is not None
+                and not unlimited):
             parts.append(f"{format_duration(telemetry.eta_seconds)} left")
         parts.append(f"elapsed {format_duration(telemetry.elapsed)}")
         self.rate_label.setText(" · ".join(parts))
