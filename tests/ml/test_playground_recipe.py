@@ -163,3 +163,32 @@ def test_threshold_helper_counts_from_one():
     assert epochs_to_threshold([0.3, 0.04], [0.5, 0.5]) == 2
     assert epochs_to_threshold([0.3, 0.3], [0.5, 0.98]) == 2
     assert math.isinf(epochs_to_threshold([0.3], [0.5]))
+
+
+def test_the_cli_reports_playgrounds_losses(tmp_path, capsys):
+    import argparse
+    import json
+
+    from nnstudio.io import save_design
+    from nnstudio.ml.checkpoint import load_checkpoint
+    from nnstudio.train_cli import add_arguments, main
+
+    design = _design(batch_size=10)
+    path, out, metrics = tmp_path / "pg.nnstudio", tmp_path / "pg.safetensors", tmp_path / "m.json"
+    save_design(design, path)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert main(parser.parse_args([str(path), "--epochs", "3", "--out", str(out), "--metrics-json",
+                                   str(metrics)])) == 0
+    data = json.loads(metrics.read_text())
+    assert data["steps"] == 36  # 125 points, batch 10: 12 updates an epoch, 5 points carried
+    # Independently: the saved weights' forward pass in numpy, Playground's getLoss over each set.
+    weights = {k: v.double().numpy() for k, v in load_checkpoint(out).state_dict.items()}
+    trainer = Trainer(design, publish_hz=0)
+    for part, key in (("train", "train_loss"), ("val", "val_loss")):
+        x, t = _targets(trainer, part)
+        h = np.tanh(x @ weights["dense1.weight"].T + weights["dense1.bias"])
+        h = np.tanh(h @ weights["dense2.weight"].T + weights["dense2.bias"])
+        o = np.tanh(h @ weights["output1.weight"].T + weights["output1.bias"])[:, 0]
+        assert data[key] == pytest.approx(float(np.mean(0.5 * (o - t) ** 2)), abs=1e-6), key
+    assert f"{data['val_loss']:.4f}" in capsys.readouterr().out

@@ -64,7 +64,7 @@ class PlaygroundBar(QWidget):
         self.step_batch.clicked.connect(owner.step_batch)
         self.counter = QLabel("Epoch 0")
         self.counter.setObjectName("playgroundCounter")
-        self.counter.setMinimumWidth(170)
+        self.counter.setMinimumWidth(240)
         self.regenerate = QToolButton()
         self.regenerate.setObjectName("playgroundRegenerate")
         self.regenerate.setText("Regenerate")

@@ -127,6 +127,11 @@ class NetworkPanel(QWidget):
                 button.show()
                 self._neuron_buttons.append(button)
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if getattr(self, "_stale", False) and self.controller.latest is not None:
+            self._on_frame(self.controller.latest)
+
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self._place_neuron_buttons()
@@ -134,6 +139,10 @@ class NetworkPanel(QWidget):
     def _on_frame(self, telemetry: Any) -> None:
         if telemetry is None:
             return
+        if not self.isVisible():  # drawn when the tab is shown again: a hidden view costs training nothing
+            self._stale = True
+            return
+        self._stale = False
         self.bar.show_counter(telemetry)
         info = self.controller.info
         task = getattr(info, "task", None) or self._task()

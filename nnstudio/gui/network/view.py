@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QTo
 from nnstudio.core.settings import PLAYGROUND_FEATURES
 
 from ..training.colors import NEGATIVE, POSITIVE, boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
+from ..training.pacing import PaintClock
 from ..training.panel import FEATURE_TITLES
 from .layout import NetworkLayout, network_layout
 
@@ -111,6 +112,7 @@ class NetworkView(QWidget):
         """The newest publication: weights, neuron heatmaps, the output heatmap."""
         from ..training.neuron_maps import neuron_images
 
+        started = time.perf_counter()
         self.parameters = dict(getattr(telemetry, "parameters", {}) or {})
         self.neuron_maps = {name: neuron_images(values, discretize)
                             for name, values in (getattr(telemetry, "neuron_outputs", {}) or {}).items()}
@@ -119,6 +121,7 @@ class NetworkView(QWidget):
         if boundary is not None and task is not None:
             values = boundary_values(np.asarray(boundary), task)[::2, ::2]
             self.output_map = qimage_from_rgba(rgba_from_signed(signed_map(values, discretize)))
+        PaintClock.seconds += time.perf_counter() - started
         self.update()
 
     def clear_training(self) -> None:
@@ -274,7 +277,9 @@ class NetworkView(QWidget):
         self._paint_nodes(painter, geometry)
         painter.end()
         self.paints += 1
-        self.paint_seconds += time.perf_counter() - started
+        spent = time.perf_counter() - started
+        self.paint_seconds += spent
+        PaintClock.seconds += spent  # the training controller paces its frames by what drawing costs
 
     def _paint_links(self, painter: QPainter, geometry: dict[str, Any]) -> None:
         rects = geometry["rects"]

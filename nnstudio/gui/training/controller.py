@@ -679,7 +679,7 @@ class TrainingController(QObject):
         text = f"Epoch {telemetry.epoch:,}" + (f"/{telemetry.epochs:,}" if telemetry.epochs < UNLIMITED_EPOCHS else "")
         if telemetry.steps_per_second:
             text += f" · {telemetry.steps_per_second:,.0f} steps/s"
-        if telemetry.eta_seconds is not None and self.phase == "running":
+        if telemetry.eta_seconds is not None and self.phase == "running" and telemetry.epochs < UNLIMITED_EPOCHS:
             text += f" · {format_duration(telemetry.eta_seconds)} left"
         if self.phase == "paused":
             text = "Paused · " + text

@@ -461,7 +461,8 @@ class TrainingPanel(QScrollArea):
         self.form.set_row_visible("regularization_rate", config.regularization != "none")
         self.form.set_row_visible("step_size", config.schedule == "step")
         self.form.set_row_visible("gamma", config.schedule in ("step", "exponential"))
-        self.form.set_row_visible("regression_loss", task == "regression")
+        self.form.set_row_visible("regression_loss", task == "regression" and not config.playground)
+        self.form.set_row_visible("init", not config.playground)  # the Playground recipe has its own
 
     def output_task(self) -> str | None:
         for layer in self.design.layers.values():
