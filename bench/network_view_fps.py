@@ -43,6 +43,7 @@ def measure(window, controller, tab: int, seconds: float) -> dict[str, float]:
     _wait(None, 120, lambda: controller.latest is not None and controller.latest.step > 0
           and controller.phase == "running")
     paints, paint_seconds = view.paints, view.paint_seconds
+    frames_in, frame_seconds = view.telemetry_frames, view.telemetry_seconds
     step, frames = controller.latest.step, controller.frames
     started = time.perf_counter()
     _wait(None, seconds)
@@ -50,6 +51,7 @@ def measure(window, controller, tab: int, seconds: float) -> dict[str, float]:
     result = {
         "view_fps": (view.paints - paints) / elapsed,
         "ms_per_paint": (view.paint_seconds - paint_seconds) / max(1, view.paints - paints) * 1000,
+        "ms_per_frame_in": (view.telemetry_seconds - frame_seconds) / max(1, view.telemetry_frames - frames_in) * 1000,
         "controller_frames_per_s": (controller.frames - frames) / elapsed,
         "steps_per_s": (controller.latest.step - step) / elapsed,
     }
@@ -78,6 +80,10 @@ def main() -> None:
           "steps/s")
     print(f"  canvas tab:   training {canvas['steps_per_s']:,.0f} steps/s, controller frames "
           f"{canvas['controller_frames_per_s']:.1f}/s")
+    cost = network["ms_per_paint"] + network["ms_per_frame_in"]
+    print(f"  one network frame costs {cost:.2f} ms ({network['ms_per_frame_in']:.2f} ms images from the telemetry + "
+          f"{network['ms_per_paint']:.2f} ms paint): the view alone could draw {1000 / max(cost, 1e-6):,.0f} frames/s; "
+          "it draws one per frame the training controller delivers")
     if canvas["steps_per_s"]:
         print(f"  training speed with the network view ÷ with the canvas: "
               f"{network['steps_per_s'] / canvas['steps_per_s']:.2f}")

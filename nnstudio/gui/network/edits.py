@@ -8,7 +8,6 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from nnstudio.core.document import Design
@@ -34,8 +33,10 @@ class EditValueCommand(QUndoCommand):
         self.apply(self.name, self.index, self.old)
 
 
-def set_value(weights: dict[str, np.ndarray], name: str, index: int, value: float) -> dict[str, np.ndarray]:
-    """A copy of `weights` with one value changed (the arrays other holders share are left alone)."""
+def set_value(weights: dict[str, Any], name: str, index: int, value: float) -> dict[str, Any]:
+    """A copy of `weights` (numpy arrays) with one value changed (arrays other holders share stay as they are)."""
+    import numpy as np
+
     out = dict(weights)
     array = np.array(out[name], copy=True)
     array.reshape(-1)[index] = value
@@ -43,9 +44,10 @@ def set_value(weights: dict[str, np.ndarray], name: str, index: int, value: floa
     return out
 
 
-def preview(design: Design, weights: dict[str, np.ndarray], base_dir: str | None = None) -> Any:
+def preview(design: Design, weights: dict[str, Any], base_dir: str | None = None) -> Any:
     """What the network computes over Playground's grid with these weights (torch, on the CPU): the same
     fields the view reads from a telemetry publication, for weights edited while no training runs."""
+    import numpy as np
     import torch
 
     from nnstudio.data import load_dataset

@@ -4,7 +4,8 @@ The view mirrors the document (it redraws its columns on every document event) a
 telemetry (heatmaps of every neuron and the output, and the live weights of a small dense network). Hover a
 link or a neuron for its weight or bias; click one to type a new value (an undoable edit of the trained
 weights, see `edits.py`); click an input feature to switch it on or off; `+` / `−` add or remove a hidden
-layer or a neuron. All the drawing is one `paintEvent`, cheap enough for every training frame.
+layer or a neuron. All the drawing is one `paintEvent`, cheap enough for every training frame. numpy (and the colour
+tables) load on first use, never before the window's first paint.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QToolTip, QWidget
 
 from nnstudio.core.settings import PLAYGROUND_FEATURES
 
-from ..training.colors import NEGATIVE, POSITIVE, boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
 from ..training.pacing import PaintClock
 from ..training.panel import FEATURE_TITLES
 from .layout import NetworkLayout, network_layout
@@ -29,6 +28,8 @@ from .layout import NetworkLayout, network_layout
 MAX_SIDE = 44.0
 HEATMAP_CELLS = 50  # feature maps are computed on a 50×50 grid over [−6, 6]², like the neuron maps' subsample
 GREY = QColor(170, 170, 170)
+NEGATIVE = QColor("#f59322")  # Playground's orange (as training/colors.py, which needs numpy)
+POSITIVE = QColor("#0877bd")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ def link_colour(weight: float) -> QColor:
 
 def feature_images() -> dict[str, QImage]:
     """Each of Playground's seven features over the plane, scaled by its largest |value| to −1 … +1."""
+    import numpy as np
+
     from nnstudio.data.playground import playground_grid
+
+    from ..training.colors import qimage_from_rgba, rgba_from_signed, signed_map
 
     grid = playground_grid(PLAYGROUND_FEATURES, resolution=HEATMAP_CELLS)
     out = {}
@@ -86,14 +91,17 @@ class NetworkView(QWidget):
         self.setMouseTracking(True)
         self.setMinimumSize(420, 260)
         self.layout_info = NetworkLayout(problem="no design yet")
-        self.parameters: dict[str, np.ndarray] = {}
+        self.parameters: dict[str, Any] = {}  # "fc1.weight" -> numpy array
         self.neuron_maps: dict[str, list[QImage]] = {}
         self.output_map: QImage | None = None
         self.dead_features: tuple[str, ...] = ()
-        self._features = feature_images()
+        self._features: dict[str, QImage] = {}  # made on the first paint
         self.hover: Hit | None = None
+        self.antialias = True  # smooth links; the benchmark measures both
         self.paints = 0  # paintEvents so far (the benchmark's frame counter)
         self.paint_seconds = 0.0
+        self.telemetry_frames = 0  # publications turned into images so far, and the time that took
+        self.telemetry_seconds = 0.0
         self._geometry: dict[str, Any] = {}
 
     # ---- content ---------------------------------------------------------------------------------------
@@ -110,18 +118,33 @@ class NetworkView(QWidget):
 
     def set_telemetry(self, telemetry: Any, task: str | None, discretize: bool = False) -> None:
         """The newest publication: weights, neuron heatmaps, the output heatmap."""
-        from ..training.neuron_maps import neuron_images
+        import numpy as np
+
+        from ..training.colors import boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
 
         started = time.perf_counter()
         self.parameters = dict(getattr(telemetry, "parameters", {}) or {})
-        self.neuron_maps = {name: neuron_images(values, discretize)
-                            for name, values in (getattr(telemetry, "neuron_outputs", {}) or {}).items()}
+        outputs = getattr(telemetry, "neuron_outputs", {}) or {}
+        self.neuron_maps = {}
+        if outputs:
+            # Every neuron's map coloured in one pass over the stacked arrays, then cut into images.
+            names = list(outputs)
+            stack = np.concatenate([np.asarray(outputs[n])[:, ::2, ::2] for n in names])
+            rgba = rgba_from_signed(signed_map(stack, discretize))
+            start = 0
+            for name in names:
+                units = len(outputs[name])
+                self.neuron_maps[name] = [qimage_from_rgba(rgba[start + u]) for u in range(units)]
+                start += units
         boundary = getattr(telemetry, "boundary", None)
         self.output_map = None
         if boundary is not None and task is not None:
             values = boundary_values(np.asarray(boundary), task)[::2, ::2]
             self.output_map = qimage_from_rgba(rgba_from_signed(signed_map(values, discretize)))
-        PaintClock.seconds += time.perf_counter() - started
+        spent = time.perf_counter() - started
+        self.telemetry_seconds += spent
+        self.telemetry_frames += 1
+        PaintClock.seconds += spent
         self.update()
 
     def clear_training(self) -> None:
@@ -272,6 +295,8 @@ class NetworkView(QWidget):
                              | Qt.TextFlag.TextWordWrap, f"The network view cannot draw this design: {info.problem}.")
             painter.end()
             return
+        if not self._features:
+            self._features = feature_images()
         geometry = self._layout()
         self._paint_links(painter, geometry)
         self._paint_nodes(painter, geometry)
@@ -283,6 +308,7 @@ class NetworkView(QWidget):
 
     def _paint_links(self, painter: QPainter, geometry: dict[str, Any]) -> None:
         rects = geometry["rects"]
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         for c in range(1, len(self.layout_info.columns)):
             for r, dest in enumerate(rects[c]):
                 end = QPointF(dest.left(), dest.center().y())
@@ -302,6 +328,7 @@ class NetworkView(QWidget):
 
     def _paint_nodes(self, painter: QPainter, geometry: dict[str, Any]) -> None:
         rects = geometry["rects"]
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         columns = self.layout_info.columns
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         label_font = QFont(self.font())
