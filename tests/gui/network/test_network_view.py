@@ -166,3 +166,19 @@ def test_the_playground_bar_edits_the_design(network_studio):
     for _ in range(5):
         window.undo_stack.undo()
     assert window.design.dataset.name == "circle" and window.design.training.learning_rate == 0.03
+
+
+def test_until_paused_trains_past_the_epochs_setting_and_counts_without_an_end(network_studio, qtbot):
+    window, controller, panel = network_studio
+    window.design.set_training(until_paused=True, epochs=1)
+    panel.play_or_pause()
+    qtbot.waitUntil(lambda: controller.latest is not None and controller.latest.epoch >= 3, timeout=TIMEOUT)
+    assert controller.phase == "running" and controller.latest.epochs >= 10**9
+    qtbot.waitUntil(lambda: controller.panel.epoch_label.text().startswith("Epoch ")
+                    and "/" not in controller.panel.epoch_label.text(), timeout=TIMEOUT)
+    assert panel.bar.play.text() == "Pause"
+    panel.play_or_pause()
+    qtbot.waitUntil(lambda: controller.phase == "paused", timeout=TIMEOUT)
+    with qtbot.waitSignal(controller.run_finished, timeout=TIMEOUT) as blocker:
+        controller.stop()
+    assert blocker.args[0].status == "stopped" and blocker.args[0].epochs_completed >= 2
