@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_keep_changes("starting a new design"):
             return False
         design = Design("Untitled")  # on Playground's circle data, so with Playground's recipe
-        design.set_training(recipe="playground", init="playground")
+        design.set_training(recipe="playground", init="playground", until_paused=True)
         self.set_design(design, None)
         self.status("New design: drag layers from the palette onto the canvas")
         return True

@@ -533,6 +533,7 @@ class TrainingPanel(QScrollArea):
             recipe = "playground" if source == "playground" else "pytorch"
             if ok and self.design.training.recipe != recipe:
                 self._push_training("recipe", recipe)
+                self._push_training("until_paused", recipe == "playground")  # Playground's Play runs on
         finally:
             stack.endMacro()
 

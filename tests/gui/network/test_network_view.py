@@ -182,3 +182,19 @@ def test_until_paused_trains_past_the_epochs_setting_and_counts_without_an_end(n
     with qtbot.waitSignal(controller.run_finished, timeout=TIMEOUT) as blocker:
         controller.stop()
     assert blocker.args[0].status == "stopped" and blocker.args[0].epochs_completed >= 2
+
+
+def test_the_recipe_follows_the_data_source_and_regression_sets_get_1200_points(network_studio):
+    window, controller, _panel = network_studio
+    training_panel = controller.panel
+    training_panel._set_source("builtin")
+    assert window.design.training.recipe == "pytorch" and not window.design.training.until_paused
+    training_panel._set_source("playground")
+    assert window.design.training.recipe == "playground" and window.design.training.until_paused
+    training_panel._set_name("reg-gauss")
+    assert window.design.dataset.samples == 1200
+    training_panel._set_name("xor")
+    assert window.design.dataset.samples == 500
+    window.undo_stack.undo()
+    assert window.design.dataset.samples == 1200
+    assert window.new_design() and window.design.training.recipe == "playground"
