@@ -5,7 +5,7 @@ showing, presses Train, and for `--seconds` counts the view's repaints (each fra
 heatmap and every link from the live weights), the time one paint takes, and the training speed. Then
 the same window trains with the Canvas tab showing, for the training-speed ratio side by side.
 
-    python bench/network_view_fps.py [--seconds 8] [--example playground-circle|spiral]
+    python bench/network_view_fps.py [--seconds 8] [--example playground-circle|spiral] [--antialias on|off]
 
 Prints figures only; it asserts nothing.
 """
@@ -65,16 +65,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--example", default="playground-circle")
+    parser.add_argument("--antialias", choices=("on", "off"), default="on", help="smooth links (the default)")
     args = parser.parse_args()
     app = create_application([])
     window = open_main_window(str(ROOT / "resources" / "examples" / f"{args.example}.nnstudio"))
     window.resize(1600, 1000)
     window.show()
     controller = window.findChild(TrainingController)
+    window.network_panel.view.antialias = args.antialias == "on"
     _wait(app, 30, lambda: controller.plots is not None)
     network = measure(window, controller, 1, args.seconds)
     canvas = measure(window, controller, 0, args.seconds)
-    print(f"{args.example}, {args.seconds:g} s each, {os.environ['QT_QPA_PLATFORM']} platform")
+    print(f"{args.example}, {args.seconds:g} s each, {os.environ['QT_QPA_PLATFORM']} platform, "
+          f"antialiased links {args.antialias}")
     print(f"  network view: {network['view_fps']:.1f} frames/s ({network['ms_per_paint']:.2f} ms per paint), "
           f"controller frames {network['controller_frames_per_s']:.1f}/s, training {network['steps_per_s']:,.0f} "
           "steps/s")
