@@ -5,7 +5,8 @@ showing, presses Train, and for `--seconds` counts the view's repaints (each fra
 heatmap and every link from the live weights), the time one paint takes, and the training speed. Then
 the same window trains with the Canvas tab showing, for the training-speed ratio side by side.
 
-    python bench/network_view_fps.py [--seconds 8] [--example playground-circle|spiral] [--antialias on|off]
+    python bench/network_view_fps.py [--seconds 8] [--example playground-circle|spiral]
+                                     [--antialias on|off] [--pull on|off]
 
 Prints figures only; it asserts nothing.
 """
@@ -66,6 +67,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--example", default="playground-circle")
     parser.add_argument("--antialias", choices=("on", "off"), default="on", help="smooth links (the default)")
+    parser.add_argument("--pull", choices=("on", "off"), default="on",
+                        help="the view draws the newest publication at its own pace (on, the default) or only "
+                             "in the training controller's frames (off)")
     args = parser.parse_args()
     app = create_application([])
     window = open_main_window(str(ROOT / "resources" / "examples" / f"{args.example}.nnstudio"))
@@ -73,11 +77,12 @@ def main() -> None:
     window.show()
     controller = window.findChild(TrainingController)
     window.network_panel.view.antialias = args.antialias == "on"
+    window.network_panel.pull_frames = args.pull == "on"
     _wait(app, 30, lambda: controller.plots is not None)
     network = measure(window, controller, 1, args.seconds)
     canvas = measure(window, controller, 0, args.seconds)
     print(f"{args.example}, {args.seconds:g} s each, {os.environ['QT_QPA_PLATFORM']} platform, "
-          f"antialiased links {args.antialias}")
+          f"antialiased links {args.antialias}, own frame pace {args.pull}")
     print(f"  network view: {network['view_fps']:.1f} frames/s ({network['ms_per_paint']:.2f} ms per paint), "
           f"controller frames {network['controller_frames_per_s']:.1f}/s, training {network['steps_per_s']:,.0f} "
           "steps/s")
@@ -86,7 +91,7 @@ def main() -> None:
     cost = network["ms_per_paint"] + network["ms_per_frame_in"]
     print(f"  one network frame costs {cost:.2f} ms ({network['ms_per_frame_in']:.2f} ms images from the telemetry + "
           f"{network['ms_per_paint']:.2f} ms paint): the view alone could draw {1000 / max(cost, 1e-6):,.0f} frames/s; "
-          "it draws one per frame the training controller delivers")
+          "with --pull off it draws one per frame the training controller delivers")
     if canvas["steps_per_s"]:
         print(f"  training speed with the network view ÷ with the canvas: "
               f"{network['steps_per_s'] / canvas['steps_per_s']:.2f}")

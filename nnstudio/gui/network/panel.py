@@ -3,9 +3,10 @@ document (it mirrors every change) and to the training controller (live frames, 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
@@ -20,6 +21,9 @@ from .edits import (
     toggle_feature,
 )
 from .view import LayerButtons, NetworkView, neuron_button
+
+FRAME_HZ = 30.0
+VIEW_SHARE = 0.08
 
 
 class NetworkPanel(QWidget):
@@ -79,6 +83,16 @@ class NetworkPanel(QWidget):
         controller.frame_drawn.connect(self._on_frame)
         controller.phase_changed.connect(self._on_phase)
         self.ask_value = self._ask_value  # replaced in tests
+        # While a run trains and this tab shows, the view draws the newest publication at its own pace (up
+        # to FRAME_HZ, and so that drawing it takes at most VIEW_SHARE of the time), not only when the
+        # controller's turn redraws the plots.
+        self._drawn: Any = None
+        self._frame_cost = 0.0
+        self.pull_frames = True  # False: draw only the frames the training controller draws
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setObjectName("networkFrameTimer")
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.timeout.connect(self._pull_frame)
         self.refresh()
         self._on_phase(controller.phase)
 
@@ -129,6 +143,8 @@ class NetworkPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        if self.controller.active:
+            self._schedule_pull()
         if getattr(self, "_stale", False) and self.controller.latest is not None:
             self._on_frame(self.controller.latest)
 
@@ -136,13 +152,30 @@ class NetworkPanel(QWidget):
         super().resizeEvent(event)
         self._place_neuron_buttons()
 
+    def _pull_frame(self) -> None:
+        mailbox = getattr(self.controller, "mailbox", None)
+        if not self.isVisible() or not self.controller.active or mailbox is None or not self.pull_frames:
+            return
+        latest = mailbox.peek()
+        if latest is not None and latest is not self._drawn:
+            started = time.perf_counter()
+            self._on_frame(latest)
+            self.view.repaint()
+            self._frame_cost = time.perf_counter() - started
+        self._schedule_pull()
+
+    def _schedule_pull(self) -> None:
+        gap = max(1.0 / FRAME_HZ, self._frame_cost / VIEW_SHARE - self._frame_cost)
+        self._frame_timer.start(max(1, round(gap * 1000)))
+
     def _on_frame(self, telemetry: Any) -> None:
-        if telemetry is None:
+        if telemetry is None or telemetry is self._drawn:
             return
         if not self.isVisible():  # drawn when the tab is shown again: a hidden view costs training nothing
             self._stale = True
             return
         self._stale = False
+        self._drawn = telemetry
         self.bar.show_counter(telemetry)
         info = self.controller.info
         task = getattr(info, "task", None) or self._task()
@@ -156,6 +189,8 @@ class NetworkPanel(QWidget):
 
     def _on_phase(self, phase: str) -> None:
         running = phase in ("starting", "running")
+        if running and self.isVisible() and not self._frame_timer.isActive():
+            self._schedule_pull()
         self.bar.play.setText("Pause" if running else "Train")
         self.bar.step_epoch.setEnabled(phase in ("idle", "paused"))
         self.bar.step_batch.setEnabled(phase in ("idle", "paused"))
