@@ -23,7 +23,7 @@ from .edits import (
 from .view import LayerButtons, NetworkView, neuron_button
 
 FRAME_HZ = 30.0
-VIEW_SHARE = 0.08
+VIEW_SHARE = 0.12
 
 
 class NetworkPanel(QWidget):
