@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open", "explain", "sweep", "runs")
+SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     from nnstudio import explain_cli
 
     explain_cli.add_arguments(p)
+
+    from nnstudio import open_playground_cli
+
+    p = sub.add_parser("open-playground", help="turn a TensorFlow Playground share link into a design")
+    open_playground_cli.add_arguments(p)
 
     p = sub.add_parser("render", help="draw a design's diagram as SVG or PNG")
     p.add_argument("file", help="a .nnstudio design")
@@ -98,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return explain_cli.main(args)
         if command == "render":
             return _render(args.file, args.output)
+        if command == "open-playground":
+            from nnstudio import open_playground_cli
+
+            return open_playground_cli.main(args)
         if command == "export":
             from nnstudio.ml.export import export_cli
 

@@ -48,11 +48,21 @@ SCHEDULES = ("constant", "step", "exponential", "cosine")
 REGULARIZATIONS = ("none", "l1", "l2")
 REGRESSION_LOSSES = ("mse", "mae", "huber")
 INITIALIZATIONS = ("pytorch", "playground", "xavier", "kaiming")
+# "pytorch": the loss follows the Output task (cross-entropy on logits), a new shuffle every epoch, the
+# `init` setting. "playground": TensorFlow Playground's semantics (see nnstudio/ml/playground_recipe.py).
+RECIPES = ("pytorch", "playground")
+# What the window asks the trainer for when a design trains until paused: more epochs than anyone waits for.
+UNLIMITED_EPOCHS = 10**9
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
 
 TRAINING_FIELDS: dict[str, ParamSpec] = {
     s.name: s
     for s in (
+        ParamSpec("recipe", "choice", "pytorch",
+                  "How training behaves: PyTorch's usual way (cross-entropy, a shuffle every epoch, the chosen "
+                  "initialisation), or TensorFlow Playground's exactly (tanh output with ½(out − t)² on ±1 "
+                  "labels, one shuffle, its L1/L2 updates, U(−0.5, 0.5) weights and bias 0.1).",
+                  choices=RECIPES),
         ParamSpec("optimizer", "choice", "sgd",
                   "How weights follow the gradient: plain SGD, SGD with momentum, Nesterov, Adam, ...",
                   choices=OPTIMIZERS),
@@ -62,6 +72,9 @@ TRAINING_FIELDS: dict[str, ParamSpec] = {
                   0.0, 0.999, live=True),
         ParamSpec("batch_size", "int", 10, "Samples per gradient step.", 1, 65_536),
         ParamSpec("epochs", "int", 100, "Passes over the training data.", 1, 1_000_000),
+        ParamSpec("until_paused", "bool", False,
+                  "Train until Pause or Stop, as Playground's Play does (the window only; the command line "
+                  "trains the epochs set above).", label="Epochs: unlimited"),
         ParamSpec("regularization", "choice", "none", "Penalty on weight size: none, L1 or L2.",
                   choices=REGULARIZATIONS),
         ParamSpec("regularization_rate", "float", 0.0, "Strength of the weight penalty.", 0.0, 10.0, live=True),
@@ -170,11 +183,13 @@ def check_features(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class TrainingConfig(_Settings):
+    recipe: str = "pytorch"
     optimizer: str = "sgd"
     learning_rate: float = 0.03
     momentum: float = 0.9
     batch_size: int = 10
     epochs: int = 100
+    until_paused: bool = False
     regularization: str = "none"
     regularization_rate: float = 0.0
     schedule: str = "constant"
@@ -194,6 +209,11 @@ class TrainingConfig(_Settings):
         if key == "device" and not _DEVICE.match(value):
             raise ParameterError(f"device: must be auto, cpu, cuda, cuda:N or mps, not {value!r}")
         return value
+
+    @property
+    def playground(self) -> bool:
+        """True under the Playground recipe."""
+        return self.recipe == "playground"
 
 
 @dataclass(frozen=True)

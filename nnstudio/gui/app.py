@@ -9,11 +9,13 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
+from nnstudio.core import Design
 from nnstudio.resources import RESOURCES
 
 from .explain import attach_explain
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
+from .network import attach_network_view
 from .runs import attach_runs
 from .training import attach_training
 
@@ -59,19 +61,23 @@ class _AfterFirstPaint(QObject):
 
 
 def open_main_window(path: str | None = None, defer: bool = True,
-                     after_load: Callable[[], object] | None = None) -> MainWindow:
-    """A main window showing `path`, or the Playground circle example when no path is given.
+                     after_load: Callable[[], object] | None = None,
+                     design: Design | None = None) -> MainWindow:
+    """A main window showing `design` (unsaved), `path`, or the Playground circle example.
 
     With `defer`, the file is read just after the window's first paint: the loader (and pydantic) are
     imported then, so the window appears sooner (bench/startup.py)."""
     window = MainWindow()
-    attach_training(window)
+    controller = attach_training(window)
+    attach_network_view(window, controller)
     attach_explain(window)
     attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
 
     def load() -> None:
-        if path is not None:
+        if design is not None:
+            window.set_design(design, None, note="imported")
+        elif path is not None:
             window.open_file(path, ask=False)
         else:
             example = default_design_path()
@@ -91,14 +97,15 @@ def open_main_window(path: str | None = None, defer: bool = True,
     return window
 
 
-def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = False) -> int:
+def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = False,
+        design: Design | None = None) -> int:
     """Run NN Studio until its window closes; returns the exit status. With `smoke`, the window opens,
     paints once and closes again (the packaged bundle's start-up check)."""
     app = create_application(argv)
     windows: list[MainWindow] = []
     # Recovery is offered once the window is on screen and its file is in, so the question appears over it
     # and a recovered design is not replaced by the file loading after it.
-    window = open_main_window(path, after_load=None if smoke else
+    window = open_main_window(path, design=design, after_load=None if smoke else
                               lambda: QTimer.singleShot(0, windows[0].offer_recovery))
     windows.append(window)
     window.show()

@@ -246,7 +246,9 @@ class MainWindow(QMainWindow):
     def new_design(self) -> bool:
         if not self.maybe_keep_changes("starting a new design"):
             return False
-        self.set_design(Design("Untitled"), None)
+        design = Design("Untitled")  # on Playground's circle data, so with Playground's recipe
+        design.set_training(recipe="playground", init="playground", until_paused=True)
+        self.set_design(design, None)
         self.status("New design: drag layers from the palette onto the canvas")
         return True
 
@@ -697,6 +699,9 @@ class MainWindow(QMainWindow):
         self.examples_menu = file_menu.addMenu("&Examples")
         self.examples_menu.setObjectName("menuExamples")
         self._fill_examples_menu()
+        from .playground_import import add_import_action
+
+        add_import_action(self, file_menu)
         file_menu.addSeparator()
         file_menu.addActions([act["save"], act["saveAs"], act["revert"]])
         file_menu.addSeparator()

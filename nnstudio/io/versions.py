@@ -10,13 +10,25 @@ from nnstudio.core.errors import FormatError, NNStudioError
 from .paths import describe
 
 FORMAT = "nnstudio.design"
-VERSION = 1
+VERSION = 2
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # MIGRATIONS[n] turns a version-n file (parsed JSON) into a version-(n+1) one. When the format changes:
 # bump VERSION, add MIGRATIONS[VERSION - 1], add a golden file under tests/io/golden/v<VERSION>/ and keep
 # every older golden file: they are the promise that old designs keep opening.
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added `training.recipe` and `training.until_paused`; a version-1 file trained the PyTorch way
+    for its set number of epochs, and keeps doing so."""
+    training = data.get("training")
+    if isinstance(training, dict):
+        training.setdefault("recipe", "pytorch")
+        training.setdefault("until_paused", False)
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 
 
 def check_header(data: Any) -> int:

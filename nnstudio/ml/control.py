@@ -21,6 +21,10 @@ StateListener = Callable[[str], None]
 LIVE_HYPERPARAMETERS = LIVE_FIELDS
 
 
+# The key under which weight edits wait among the pending live changes (see `edit_parameters`).
+PARAMETER_EDITS = "parameter_edits"
+
+
 class TrainingControl:
     """Pause / resume / single-step / stop and live hyper-parameter changes, safe to call from any thread.
 
@@ -119,6 +123,15 @@ class TrainingControl:
             return
         with self._lock:
             self._pending.update(checked)
+            self.attention = True
+            self._changed.notify_all()
+
+    def edit_parameters(self, edits: list[tuple[str, int, float]]) -> None:
+        """Set single weights or biases — (parameter name, flat index, value) — between two steps, or at
+        once while paused (the network view's weight edits)."""
+        checked = [(str(name), int(index), float(value)) for name, index, value in edits]
+        with self._lock:
+            self._pending.setdefault(PARAMETER_EDITS, []).extend(checked)  # type: ignore[union-attr]
             self.attention = True
             self._changed.notify_all()
 

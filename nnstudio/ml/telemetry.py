@@ -37,6 +37,9 @@ EVAL_ELEMENTS_CAP = 1 << 22
 # Pre-activation histograms use at most this many values per layer (the first samples of the probe), so a
 # wide convolution's histogram costs about what a small dense layer's does.
 PREACTIVATION_VALUES = 1 << 13
+# The weights and biases of a dense network this small ride along in every publication (the network view
+# draws each link from its live weight); larger models send none.
+PARAMETERS_CAP = 4096
 # Eager steps' outputs are summed on the device in groups of at most this many steps.
 FOLD_EVERY = 64
 
@@ -89,6 +92,7 @@ class Telemetry:
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
     # The history points recorded on the device since the previous publication (one per epoch at least).
     points: tuple[HistoryPoint, ...] = ()
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)  # "fc1.weight" -> values (small models)
 
     def metrics(self) -> dict[str, Any]:
         """The scalar part, for histories, logs and JSON."""
@@ -139,6 +143,18 @@ def neuron_map_layers(model: DesignModule) -> list[str]:
     return names
 
 
+def small_dense_parameters(model: DesignModule) -> list[tuple[str, nn.Parameter]]:
+    """Every parameter of a model made only of Linear layers with at most PARAMETERS_CAP values; else none."""
+    named = list(model.named_parameters())
+    linear = {f"{name}.{kind}" for name, module in model.named_children() if isinstance(module, nn.Linear)
+              for kind in ("weight", "bias")}
+    if not named or any(name not in linear for name, _ in named):
+        return []
+    if sum(p.numel() for _, p in named) > PARAMETERS_CAP:
+        return []
+    return named
+
+
 def eval_batch_size(model: DesignModule) -> int:
     """Samples per evaluation forward so that no layer's output exceeds EVAL_ELEMENTS_CAP values."""
     widest = max(math.prod(step.shape) for step in model.steps)
@@ -161,6 +177,9 @@ class TelemetryCollector:
         grid_resolution: int = 0,
         grid_extent: tuple[float, float, float, float] | None = None,
         bins: int = HISTOGRAM_BINS,
+        x_train: torch.Tensor | None = None,
+        y_train: torch.Tensor | None = None,
+        probability: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.model = model
         self.task = model.task
@@ -168,6 +187,10 @@ class TelemetryCollector:
         self.loss_sum_fn = loss_sum
         self.bins = bins
         self.x_val, self.y_val = x_val, y_val
+        # Given the training set, the training loss shown is its whole-set loss with the current weights
+        # (Playground's), not the running mean of the steps since the previous publication.
+        self.x_train, self.y_train = x_train, y_train
+        self.probability = probability  # a binary output's boundary value (default: sigmoid of the logit)
         self.probe = probe
         self.grid = grid
         self.grid_resolution = grid_resolution
@@ -185,6 +208,7 @@ class TelemetryCollector:
         self.pre_samples = max(1, PREACTIVATION_VALUES // widest)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
+        self.small_parameters = small_dense_parameters(model)
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
         # re-assigned, so a captured graph keeps writing to the same memory.
         self.loss_sum = torch.zeros((), device=device)
@@ -250,7 +274,9 @@ class TelemetryCollector:
         return ((output > 0) == target).sum()
 
     def _validation(self) -> list[torch.Tensor]:
-        x, y = self.x_val, self.y_val
+        return self._evaluate(self.x_val, self.y_val)
+
+    def _evaluate(self, x: torch.Tensor | None, y: torch.Tensor | None) -> list[torch.Tensor]:
         if x is None or y is None or len(x) == 0:
             return []
         losses, correct = [], []
@@ -293,7 +319,7 @@ class TelemetryCollector:
             # CPU than along a short last dimension, and it is the layout the boundary is sent in anyway.
             by_class = torch.softmax(output.t().contiguous(), dim=0)
         elif self.task == "binary":
-            by_class = torch.sigmoid(output).t()
+            by_class = (self.probability or torch.sigmoid)(output).t()
         else:
             by_class = output.t()
         parts = [by_class.reshape(-1)]
@@ -335,6 +361,10 @@ class TelemetryCollector:
             val = self._validation()
             if val:
                 add("val", torch.stack(val), (len(val),))
+            if self.x_train is not None:
+                whole = self._evaluate(self.x_train, self.y_train)
+                if whole:
+                    add("train", torch.stack(whole), (len(whole),))
             # Max |value| of every parameter and float buffer: the histogram ranges and, because the max
             # propagates NaN / inf, the finiteness check of the whole model state in one foreach call.
             state_max = torch._foreach_norm(self.state_tensors, float("inf"))
@@ -372,6 +402,8 @@ class TelemetryCollector:
             grid_parts, grid_layout = self._grid()
             parts.extend(p.float() for p in grid_parts)
             layout.extend(grid_layout)
+            for name, p in self.small_parameters:
+                add(f"param:{name}", p.detach(), tuple(p.shape))
             for i, t in enumerate(extra or []):
                 add(f"extra:{i}", t, tuple(t.shape))
             self._shipping = self.points.take()
@@ -400,6 +432,9 @@ class TelemetryCollector:
             train_acc = float(window[1]) / samples_in_window
         if not steps_in_window and previous is not None:
             train_loss, train_acc = previous.train_loss, previous.train_accuracy
+        if "train" in host:
+            train_loss = float(host["train"][0])
+            train_acc = float(host["train"][1]) if self.classification else None
         val_loss = val_acc = None
         if "val" in host:
             val_loss = float(host["val"][0])
@@ -432,10 +467,11 @@ class TelemetryCollector:
         neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
         shipping, self._shipping = self._shipping, []
         points = self.points.decode(shipping, [host[f"point:{i}"] for i in range(len(shipping))])
+        parameters = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("param:")}
         return Telemetry(
             train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
             dead_fraction=dead, preactivation_histograms=pre_hists, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
-            neuron_outputs=neurons, points=points, **progress,
+            neuron_outputs=neurons, points=points, parameters=parameters, **progress,
         )

@@ -38,7 +38,7 @@ from nnstudio.core.settings import TrainingConfig
 
 from .builder import DesignModule, build_model, initialize
 from .callbacks import Callback, CallbackList, CancelTraining
-from .control import TrainingControl
+from .control import PARAMETER_EDITS, TrainingControl
 from .cudagraph import GRAPH_MODES, GraphStep, graph_blockers
 from .epoch_history import POINT_STEPS
 from .faults import LastFiniteWeights, is_out_of_memory, nan_error, oom_error, release_memory
@@ -53,6 +53,7 @@ from .optim import (
     set_weight_decay,
     split_parameters,
 )
+from .playground_recipe import PlaygroundL1, batch_bounds, initialisation, playground_losses, playground_probability
 from .telemetry import PROBE_SAMPLES, Telemetry, TelemetryCollector
 
 DEFAULT_PUBLISH_HZ = 30.0
@@ -213,7 +214,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)  # PyTorch's default initialisation uses the global RNG
             self.model = build_model(self.design)
-            initialize(self.model, self.config.init, self.generator)
+            initialize(self.model, initialisation(self.config), self.generator)
         # Dropout draws from the global RNG: the trainer keeps its own stream of it, seeded here.
         self._dropout_rng = torch.Generator().manual_seed(self.config.seed + 1).get_state()
         self._cuda_seeded = False
@@ -225,7 +226,11 @@ class Trainer:
         self.dataset = dataset
         _check_dataset(dataset, self.model)
         self.task = self.model.task
-        self.loss_fn, self.loss_sum_fn = make_losses(self.task, self.config.regression_loss)
+        self.playground = self.config.playground
+        if self.playground:
+            self.loss_fn, self.loss_sum_fn = playground_losses(self.task)
+        else:
+            self.loss_fn, self.loss_sum_fn = make_losses(self.task, self.config.regression_loss)
 
         self.epoch = 0  # completed epochs
         self.batch = 0  # batches done in the epoch in progress
@@ -256,6 +261,9 @@ class Trainer:
         self._params = self._split.weights + self._split.others
         if initial_state is not None:
             self._load_initial_state(initial_state)
+        self._l1: PlaygroundL1 | None = None
+        if self.playground and self.config.regularization == "l1":
+            self._l1 = PlaygroundL1(self._split.weights, resumed=initial_state is not None)
         self._optimizer_for_graph = False
         self.optimizer = self._make_optimizer(for_graph=False)
         self._resume_optimizer = None
@@ -289,8 +297,18 @@ class Trainer:
         self.collector = TelemetryCollector(
             self.model, device, self.loss_sum_fn, x_val=self.x_val, y_val=self.y_val,
             probe=self.x_train[:PROBE_SAMPLES], grid=grid_tensor, grid_resolution=grid_resolution,
-            grid_extent=grid_extent)
+            grid_extent=grid_extent, **self._recipe_telemetry())
         self._gather_per_epoch = self.x_train.numel() * 4 <= EPOCH_GATHER_BYTES
+
+    def _recipe_telemetry(self) -> dict[str, Any]:
+        """Under the Playground recipe the training loss shown is Playground's: the whole training set's mean
+        loss with the current weights, and the boundary is (1 + tanh z) / 2."""
+        if not self.config.playground:
+            return {}
+        extra: dict[str, Any] = {"x_train": self.x_train, "y_train": self.y_train}
+        if self.task == "binary":
+            extra["probability"] = playground_probability
+        return extra
 
     def _make_optimizer(self, for_graph: bool) -> torch.optim.Optimizer:
         config = self.config.with_changes(**self.live.to_dict())
@@ -350,6 +368,8 @@ class Trainer:
 
     @property
     def batches_per_epoch(self) -> int:
+        if self.playground:  # a trailing partial batch carries into the next epoch's first update
+            return self.n_train // self.batch_size
         if self.graph_mode == "cuda_graph":
             return self.n_train // self.batch_size  # graphs need full batches: the remainder is dropped
         return math.ceil(self.n_train / self.batch_size)
@@ -512,6 +532,8 @@ class Trainer:
                                   full_batches=self.n_train // self.batch_size, mode=self.cuda_graphs)
         if self._capture_failure:
             blockers.append(self._capture_failure)
+        if self.playground and self.device.type == "cuda":
+            blockers.append("the Playground recipe's first batch of an epoch varies in size")
         if blockers:
             self.graph_mode = "eager"
             self.graph_fallback = "; ".join(blockers)
@@ -546,7 +568,13 @@ class Trainer:
     def _run_epoch(self, target: int) -> None:
         cbs = self._cbs
         epoch_number = self.epoch + 1
-        if self.batch == 0:
+        self._bounds = None
+        if self.playground:  # one fixed order, shuffled once with the data; no random draw
+            if self.batch == 0:
+                self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
+                set_learning_rate(self.optimizer, self._lr)
+            perm, self._bounds = batch_bounds(self.n_train, self.batch_size, self.epoch)
+        elif self.batch == 0:
             self._lr = self.live.learning_rate * schedule_factor(self.config, self.epoch)
             set_learning_rate(self.optimizer, self._lr)
             self._epoch_rng = self.generator.get_state()
@@ -588,21 +616,22 @@ class Trainer:
         clock = time.perf_counter
         step = self._eager_step
         next_point = self._next_point()
+        bounds = self._bounds
         for b in range(self.batch, self.batches_per_epoch):
             if control is not None and control.attention:
                 self._attend(control)
-            lo = b * bs
+            lo, hi = bounds[b] if bounds is not None else (b * bs, b * bs + bs)
             if self._gather_per_epoch:
-                xb, yb = x[lo:lo + bs], y[lo:lo + bs]
+                xb, yb = x[lo:hi], y[lo:hi]
             else:
-                idx = perm[lo:lo + bs]
+                idx = perm[lo:hi]
                 xb, yb = self.x_train.index_select(0, idx), self.y_train.index_select(0, idx)
             if batch_start:
                 cbs("on_batch_start", self.step + 1)
             step(xb, yb)
             self.step += 1
             self.batch = b + 1
-            taken = min(bs, n - lo)
+            taken = min(hi, n) - lo
             self.samples_seen += taken
             self._window_samples += taken
             if after_step:
@@ -622,11 +651,20 @@ class Trainer:
         if self._after_backward:
             self._cbs("after_backward")
         self._adjust_gradients()
-        self.optimizer.step()
+        if self._l1 is not None:
+            self._l1.before_step()
+            self.optimizer.step()
+            self._l1.after_step(self._lr, self.live.regularization_rate)
+        else:
+            self.optimizer.step()
         self.collector.defer(out, yb, loss)
 
     def _adjust_gradients(self) -> None:
-        adjust_gradients(self._split, self.config.regularization, self.live.regularization_rate, self.live.grad_clip)
+        # Playground's L1 is applied in its own update (with the zero-crossing clamp), not as a gradient term.
+        regularization = self.config.regularization
+        if self.playground and regularization == "l1":
+            regularization = "none"
+        adjust_gradients(self._split, regularization, self.live.regularization_rate, self.live.grad_clip)
 
     def _graph_batches(self, perm: torch.Tensor) -> None:
         bs = self.batch_size
@@ -717,6 +755,9 @@ class Trainer:
         """Apply live changes between two steps. A tensor learning rate is updated in place; anything a
         captured graph holds as a constant makes it capture again."""
         recapture = False
+        edits = changes.pop(PARAMETER_EDITS, None)
+        if edits:
+            self._edit_parameters(edits)
         # Checked once already, in the caller's thread, by TrainingControl.set_hyperparameters.
         before, self.live = self.live, replace(self.live, **changes)
         if "learning_rate" in changes:
@@ -733,6 +774,18 @@ class Trainer:
             recapture |= before.grad_clip != self.live.grad_clip
         if recapture and self._graph is not None:
             self._graph.invalidate()
+
+    @torch.no_grad()
+    def _edit_parameters(self, edits: list[tuple[str, int, float]]) -> None:
+        """Set single values of the live model (the network view's weight edits); unknown names or indexes
+        are skipped. While paused, a publication shows the edit at once."""
+        params = dict(self.model.named_parameters())
+        for name, index, value in edits:
+            p = params.get(name)
+            if p is not None and 0 <= index < p.numel() and math.isfinite(value):
+                p.view(-1)[index] = value  # in place: a captured CUDA graph reads the same memory
+        if self.control is not None and self.control.state == "paused":
+            self._publish("paused")
 
     # ---- publication -------------------------------------------------------------------------------
 

@@ -3,11 +3,12 @@
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from io_samples import designs, every_layer_type, playground_mlp, single_layer_designs
 
 from nnstudio.core import LAYER_TYPES, Design, infer
 from nnstudio.io import FORMAT, VERSION, design_to_dict, dumps, load_design, loads, save_design
+from nnstudio.io.limits import DEFAULT_LIMITS
 
 HAND_BUILT = [playground_mlp(), every_layer_type(), *single_layer_designs()]
 
@@ -30,7 +31,7 @@ def test_save_then_load_gives_the_same_design(tmp_path, design):
 def test_the_text_is_the_documented_layout():
     text = dumps(playground_mlp())
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{\n  "format": "nnstudio.design",\n  "version": 1,\n')
+    assert text.startswith('{\n  "format": "nnstudio.design",\n  "version": 2,\n')
     data = json.loads(text)
     assert list(data) == ["format", "version", "name", "description", "layers", "connections", "dataset",
                           "training", "view"]
@@ -62,6 +63,9 @@ def test_odd_text_round_trips_and_the_file_stays_utf8():
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(designs())
 def test_random_designs_round_trip_exactly_and_the_text_is_stable(design):
+    # The editor lets a design grow past the loader's weight budget (an Input of 10⁶ features into a wide
+    # Dense); the loader refuses those on purpose (tests/io/test_io_hostile.py), so they cannot round-trip.
+    assume(not DEFAULT_LIMITS.params_over_budget(sum(infer(design).params.values())))
     text = dumps(design)
     loaded = loads(text)
     assert loaded.same_content(design)

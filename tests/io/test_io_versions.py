@@ -68,8 +68,22 @@ def expected_hand_written_minimal() -> Design:
     return d
 
 
+def expected_playground_recipe() -> Design:
+    d = Design("Playground recipe", "Version 2: trains as TensorFlow Playground, until paused.")
+    d.add_layer("Input", "inputs", {"features": 3}, (0.0, 0.0), "L1")
+    d.add_layer("Dense", "hidden1", {"units": 5, "activation": "relu"}, (240.0, 0.0), "L2")
+    d.add_layer("Output", "output", {"task": "regression", "units": 1}, (480.0, 0.0), "L3")
+    d.connect("L1", "L2")
+    d.connect("L2", "L3")
+    d.set_dataset(name="reg-gauss", samples=1200, features=["x1", "x2", "x1*x2"])
+    d.set_training(recipe="playground", until_paused=True, regularization="l1", regularization_rate=0.003,
+                   init="playground", batch_size=25)
+    return d
+
+
 EXPECTED = {
     "v1/playground_mlp.nnstudio": expected_playground_mlp,
+    "v2/playground_recipe.nnstudio": expected_playground_recipe,
     "v1/every_layer_type.nnstudio": expected_every_layer_type,
     "v1/hand_written_minimal.nnstudio": expected_hand_written_minimal,
 }
@@ -88,10 +102,18 @@ def test_golden_file_loads_as_the_expected_design(name):
     assert loaded.same_content(expected), f"{name} no longer opens as it did"
 
 
-@pytest.mark.skipif(VERSION != 1, reason="the writer now writes a newer version")
-@pytest.mark.parametrize("name", ["v1/playground_mlp.nnstudio", "v1/every_layer_type.nnstudio"])
-def test_while_version_1_is_current_the_writer_reproduces_the_golden_text(name):
+@pytest.mark.skipif(VERSION != 2, reason="the writer now writes a newer version")
+@pytest.mark.parametrize("name", ["v2/playground_recipe.nnstudio"])
+def test_while_version_2_is_current_the_writer_reproduces_the_golden_text(name):
     assert dumps(EXPECTED[name]()) == (GOLDEN / name).read_text(encoding="utf-8")
+
+
+def test_a_version_1_file_keeps_training_the_pytorch_way():
+    # v1 had no recipe: its Playground-initialised designs trained with cross-entropy and a shuffle per epoch.
+    design = load_design(GOLDEN / "v1/playground_mlp.nnstudio")
+    assert design.training.recipe == "pytorch" and design.training.until_paused is False
+    assert design.training.init == "playground"
+    assert versions.MIGRATIONS[1]({"training": {"recipe": "playground"}})["training"]["recipe"] == "playground"
 
 
 # ---- the header -----------------------------------------------------------------------------------------
@@ -107,7 +129,7 @@ def test_a_newer_version_is_refused_naming_both_versions():
         loads(_header(version=7))
     assert caught.value.path == "version"
     assert caught.value.reason == ("this file was written by a newer NN Studio (format version 7); "
-                                   "this version reads up to version 1")
+                                   f"this version reads up to version {VERSION}")
 
 
 @pytest.mark.parametrize("version, words", [
@@ -123,13 +145,13 @@ def test_a_bad_version_is_refused_clearly(version, words):
 def test_the_header_is_checked_before_anything_else():
     # A file from a newer version may use keys this version does not know: say "newer", not "unknown key".
     with pytest.raises(FormatError, match="newer NN Studio"):
-        loads(_header(version=2, hyperparameters={"new": True}))
+        loads(_header(version=VERSION + 1, hyperparameters={"new": True}))
 
 
 # ---- migrations -----------------------------------------------------------------------------------------
 
-def test_no_migrations_are_registered_while_version_1_is_the_only_one():
-    assert VERSION == 1 and MIGRATIONS == {}
+def test_every_older_version_has_its_migration():
+    assert sorted(MIGRATIONS) == list(range(1, VERSION))
 
 
 def test_migrations_run_one_version_at_a_time_in_order(monkeypatch):

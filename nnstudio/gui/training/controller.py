@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core import DesignEvent, NNStudioError
+from nnstudio.core.settings import UNLIMITED_EPOCHS
 
 from ..icons import set_icon
 from . import gcguard
@@ -503,7 +504,7 @@ class TrainingController(QObject):
         self.panel.show_message("")
         self._set_phase(self.phase)
 
-    def _start(self, step: bool) -> bool:
+    def _start(self, step: bool | int) -> bool:
         errors = self.session.inference.errors()
         if errors:
             first = errors[0]
@@ -522,13 +523,13 @@ class TrainingController(QObject):
             if self.trained is not None:
                 note = "The network changed since the last run: training starts from new weights."
             self._forget()
-        epochs = design.training.epochs
+        epochs = UNLIMITED_EPOCHS if design.training.until_paused else design.training.epochs
         if initial is not None and initial.epoch >= epochs and initial.batch == 0:
             epochs = initial.epoch + design.training.epochs
             note = f"Continuing from epoch {initial.epoch:,} for {design.training.epochs:,} more epochs."
         self.control = TrainingControl()
         if step:
-            self.control.step(1)
+            self.control.step(int(step))
         self.mailbox = TelemetryMailbox()
         job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial,
                           callbacks=tuple(make() for make in self.job_callbacks))
@@ -656,10 +657,10 @@ class TrainingController(QObject):
         percent = round(100 * min(1.0, max(0.0, telemetry.progress)))
         if percent != self.status_progress.value():
             self.status_progress.setValue(percent)
-        text = f"Epoch {telemetry.epoch:,}/{telemetry.epochs:,}"
+        text = f"Epoch {telemetry.epoch:,}" + (f"/{telemetry.epochs:,}" if telemetry.epochs < UNLIMITED_EPOCHS else "")
         if telemetry.steps_per_second:
             text += f" · {telemetry.steps_per_second:,.0f} steps/s"
-        if telemetry.eta_seconds is not None and self.phase == "running":
+        if telemetry.eta_seconds is not None and self.phase == "running" and telemetry.epochs < UNLIMITED_EPOCHS:
             text += f" · {format_duration(telemetry.eta_seconds)} left"
         if self.phase == "paused":
             text = "Paused · " + text

@@ -45,7 +45,9 @@ from nnstudio.core.settings import (
     DATASET_FIELDS,
     PLAYGROUND_DATASETS,
     PLAYGROUND_FEATURES,
+    PLAYGROUND_REGRESSION,
     TRAINING_FIELDS,
+    UNLIMITED_EPOCHS,
 )
 
 from ..param_form import ParamForm
@@ -261,7 +263,7 @@ class TrainingPanel(QScrollArea):
 
         self.name_combo = QComboBox()
         self.name_combo.setObjectName("datasetName")
-        self.name_combo.activated.connect(lambda i: self._push_dataset("name", self.name_combo.itemData(i)))
+        self.name_combo.activated.connect(lambda i: self._set_name(self.name_combo.itemData(i)))
         row("name", "Dataset", self.name_combo, DATASET_FIELDS["name"].help)
 
         self.preview = DatasetPreview()
@@ -459,7 +461,8 @@ class TrainingPanel(QScrollArea):
         self.form.set_row_visible("regularization_rate", config.regularization != "none")
         self.form.set_row_visible("step_size", config.schedule == "step")
         self.form.set_row_visible("gamma", config.schedule in ("step", "exponential"))
-        self.form.set_row_visible("regression_loss", task == "regression")
+        self.form.set_row_visible("regression_loss", task == "regression" and not config.playground)
+        self.form.set_row_visible("init", not config.playground)  # the Playground recipe has its own
 
     def output_task(self) -> str | None:
         for layer in self.design.layers.values():
@@ -469,8 +472,12 @@ class TrainingPanel(QScrollArea):
 
     def _show_loss(self) -> None:
         task = self.output_task()
+        playground = self.design.training.playground
         if task is None:
             self.loss_label.setText("— (add an Output layer)")
+        elif playground and task in ("binary", "regression"):
+            self.loss_label.setText("½(out − t)², tanh output, t = ±1 (Playground)" if task == "binary"
+                                    else "½(out − y)², linear output (Playground)")
         elif task == "regression":
             loss = self.design.training.regression_loss
             self.loss_label.setText(f"{REGRESSION_LOSS_TITLES.get(loss, loss)} (regression output)")
@@ -522,6 +529,28 @@ class TrainingPanel(QScrollArea):
                 self._push_dataset("name", BUILTIN_DATASETS[0])
             elif ok and source == "playground" and spec.name not in PLAYGROUND_DATASETS:
                 self._push_dataset("name", PLAYGROUND_DATASETS[0])
+            # The recipe follows the data: Playground's semantics for its sets, PyTorch's for the rest.
+            recipe = "playground" if source == "playground" else "pytorch"
+            if ok and self.design.training.recipe != recipe:
+                self._push_training("recipe", recipe)
+                self._push_training("until_paused", recipe == "playground")  # Playground's Play runs on
+        finally:
+            stack.endMacro()
+
+    def _set_name(self, name: str) -> None:
+        """Choose a dataset; a Playground regression set gets Playground's 1,200 points (classification 500)
+        unless the sample count was changed from those defaults."""
+        spec = self.design.dataset
+        if name == spec.name:
+            return
+        stack = self.session.undo_stack
+        stack.beginMacro("Change dataset")
+        try:
+            ok = self._push_dataset("name", name)
+            if ok and spec.source == "playground" and spec.samples in (500, 1200):
+                samples = 1200 if name in PLAYGROUND_REGRESSION else 500
+                if samples != spec.samples:
+                    self._push_dataset("samples", samples)
         finally:
             stack.endMacro()
 
@@ -583,7 +612,8 @@ class TrainingPanel(QScrollArea):
 
     def show_progress(self, telemetry: Any) -> None:
         epochs = max(1, telemetry.epochs)
-        self.epoch_label.setText(f"Epoch {telemetry.epoch:,} / {epochs:,}")
+        unlimited = epochs >= UNLIMITED_EPOCHS  # training until paused: no end to count towards
+        self.epoch_label.setText(f"Epoch {telemetry.epoch:,}" + ("" if unlimited else f" / {epochs:,}"))
         percent = round(100 * min(1.0, max(0.0, telemetry.progress)))
         if percent != self.progress.value():
             self.progress.setValue(percent)
@@ -591,7 +621,8 @@ class TrainingPanel(QScrollArea):
         parts = []
         if telemetry.steps_per_second:
             parts.append(f"{telemetry.steps_per_second:,.0f} steps/s")
-        if telemetry.reason in ("batch", "epoch_end", "start") and telemetry.eta_seconds is not None:
+        if (telemetry.reason in ("batch", "epoch_end", "start") and telemetry.eta_seconds is not None
+                and not unlimited):
             parts.append(f"{format_duration(telemetry.eta_seconds)} left")
         parts.append(f"elapsed {format_duration(telemetry.elapsed)}")
         self.rate_label.setText(" · ".join(parts))

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.settings import UNLIMITED_EPOCHS
+
 from ..dock_layout import elastic_label
 from .colors import (
     CURVE_COLOURS,
@@ -196,7 +198,10 @@ class PlotView(QWidget):
     def epoch_span(history: TrainingHistory, latest: Any) -> tuple[float, float]:
         """The x range of epoch plots: the whole run ahead, so the axis stands still while it trains."""
         last = history.loss_train.last() or history.loss_val.last()
-        end = max(float(latest.epochs) if latest is not None else 1.0, last[0] if last else 0.0, 1.0)
+        planned = float(latest.epochs) if latest is not None else 1.0
+        if planned >= UNLIMITED_EPOCHS:  # training until paused: the axis grows with the run
+            planned = float(latest.epoch)
+        end = max(planned, last[0] if last else 0.0, 1.0)
         return 0.0, end
 
     def draw(self, history: TrainingHistory, latest: Any) -> None:

@@ -105,6 +105,12 @@ class TelemetryMailbox:
         """Publications are waiting to be taken."""
         return self._posted
 
+    def peek(self) -> Any:
+        """The newest full snapshot not yet taken (or None), left in place for `take` (the network view
+        draws from it at its own pace)."""
+        with self._lock:
+            return self._latest
+
     def take(self) -> tuple[list[dict[str, Any]], Any]:
         """Every history point since the last take, and the newest full snapshot (or None)."""
         with self._lock:

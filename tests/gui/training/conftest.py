@@ -55,6 +55,7 @@ def studio(qtbot, monkeypatch, training_dialogs):
     qtbot.addWidget(window)
     controller = attach_training(window)
     window.open_example(PLAYGROUND, ask=False)
+    window.design.set_training(until_paused=False)  # the example trains until paused; tests run to an end
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)

@@ -114,6 +114,8 @@ def test_preview_shows_the_playground_points(studio, qtbot):
 
 def test_loss_is_shown_from_the_output_task(studio):
     window, controller = studio
+    assert "½(out − t)², tanh output" in controller.panel.loss_label.text()  # the example: Playground's recipe
+    window.design.set_training(recipe="pytorch")
     assert "binary cross-entropy" in controller.panel.loss_label.text()
     output = window.design.layer_by_name("output")
     window.design.set_param(output.id, "task", "regression")
