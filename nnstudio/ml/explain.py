@@ -28,6 +28,7 @@ from nnstudio.core.errors import DataError, TrainingError
 
 from .builder import ACTIVATION_FUNCTIONS, DesignModule
 from .optim import adjust_gradients, make_optimizer, schedule_factor, set_learning_rate, split_parameters
+from .playground_recipe import batch_bounds
 
 LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy"}
 REGRESSION_LOSS_NAMES = {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber"}
@@ -128,7 +129,12 @@ class GradientCheck:
         return abs(self.backprop - self.numeric) / scale
 
 
-def loss_name(task: str, regression_loss: str = "mse") -> str:
+PLAYGROUND_LOSS = "Playground's squared error ½(out − t)²"
+
+
+def loss_name(task: str, regression_loss: str = "mse", playground: bool = False) -> str:
+    if playground:
+        return PLAYGROUND_LOSS
     if task == "regression":
         return REGRESSION_LOSS_NAMES.get(regression_loss, regression_loss)
     return LOSS_NAMES[task]
@@ -137,6 +143,10 @@ def loss_name(task: str, regression_loss: str = "mse") -> str:
 def next_batch_indices(trainer: Any) -> list[int]:
     """The training-set indices of the batch the trainer's next eager step will take (its generator is
     left untouched: the permutation is drawn from a copy of its state)."""
+    if getattr(trainer, "playground", False):  # Playground's one fixed order, and its carried partial batch
+        order, bounds = batch_bounds(trainer.n_train, trainer.batch_size, trainer.epoch)
+        start, stop = bounds[min(trainer.batch, len(bounds) - 1)]
+        return [int(i) for i in order[start:stop]]
     generator = torch.Generator()
     epoch_rng = getattr(trainer, "_epoch_rng", None)
     generator.set_state(epoch_rng if trainer.batch > 0 and epoch_rng is not None else trainer.generator.get_state())
@@ -245,7 +255,10 @@ class StepExplainer:
             raise TrainingError(f"the loss of this sample is {loss_value}: the weights have diverged")
         raw_grads = {p: p.grad.detach().clone() for p in model.parameters() if p.grad is not None}
         split = split_parameters(model)
-        adjust_gradients(split, self.config.regularization, self.config.regularization_rate, self.grad_clip)
+        regularization = self.config.regularization
+        if self.config.playground and regularization == "l1":
+            regularization = "none"  # Playground's L1 acts after the step (with its clamp), not on the gradient
+        adjust_gradients(split, regularization, self.config.regularization_rate, self.grad_clip)
         before = {p: p.detach().clone() for p in model.parameters()}
         optimizer = self._optimizer_copy(model)
         previous = {p: _optimizer_state(optimizer, p) for p in model.parameters()}
@@ -261,7 +274,7 @@ class StepExplainer:
             activation = step.activation
             if step.type == "Output":
                 activation = model.output_activation
-                a = _task_activation(self.task, z.detach())
+                a = _task_activation(self.task, z.detach(), self.config.playground)
             elif step.type == "Activation":
                 activation = getattr(module, "function", None)
             first_input = values.get(step.inputs[0]) if step.inputs else None
@@ -299,8 +312,8 @@ class StepExplainer:
             hyper["grad_clip"] = self.grad_clip
         return Explanation(
             indices=list(self.indices), input=_np(self.x), target=_np(self.y),
-            output=_task_activation(self.task, out.detach()).cpu().numpy(), loss=loss_value,
-            loss_name=loss_name(self.task, self.config.regression_loss), task=self.task,
+            output=_task_activation(self.task, out.detach(), self.config.playground).cpu().numpy(), loss=loss_value,
+            loss_name=loss_name(self.task, self.config.regression_loss, self.config.playground), task=self.task,
             optimizer=self.config.optimizer, learning_rate=self.learning_rate, hyperparameters=hyper,
             layers=layers, dtype=str(self.dtype).replace("torch.", ""), mode=self.mode)
 
@@ -364,7 +377,13 @@ class StepExplainer:
             for pname, ptrace in layer.params.items():
                 p = live[f"{layer.name}.{pname}"]
                 p.grad = torch.as_tensor(ptrace.applied_grad, dtype=p.dtype, device=p.device).clone()
-        optimizer.step()
+        l1 = getattr(trainer, "_l1", None)  # the Playground recipe's L1 update with its zero-crossing clamp
+        if l1 is not None:
+            l1.before_step()
+            optimizer.step()
+            l1.after_step(self.learning_rate, self.config.regularization_rate)
+        else:
+            optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
             buffers = dict(self.model.named_buffers())
@@ -377,7 +396,9 @@ class StepExplainer:
             trainer._dropout_rng = self.dropout_rng_after  # the trainer's step draws its dropout masks too
 
 
-def _task_activation(task: str, z: torch.Tensor) -> torch.Tensor:
+def _task_activation(task: str, z: torch.Tensor, playground: bool = False) -> torch.Tensor:
+    if playground and task == "binary":
+        return torch.tanh(z)  # Playground's output neuron is tanh, its targets ±1
     if task == "binary":
         return torch.sigmoid(z)
     if task == "multiclass":

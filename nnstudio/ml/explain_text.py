@@ -128,7 +128,16 @@ def loss_formula(ex: Explanation, sample: int = 0) -> Formula:
     out = ex.layers[-1]
     z, yhat, y = out.z[sample], ex.output[sample], ex.target[sample]
     lines: list[str] = []
-    if ex.task == "binary":
+    if ex.loss_name.startswith("Playground"):
+        for k, (o, yk) in enumerate(zip(yhat.reshape(-1), y.reshape(-1), strict=True)):
+            t = 2 * float(yk) - 1 if ex.task == "binary" else float(yk)
+            if ex.task == "binary":
+                lines.append("L = ½·(tanh z − t)², t = +1 or −1" if k == 0 else "")
+            else:
+                lines.append("L = ½·(ŷ − y)²" if k == 0 else "")
+            lines.append(f"  = ½·({num(o)} − {_par(t)})²")
+        lines = [line for line in lines if line]
+    elif ex.task == "binary":
         p, t = float(yhat[0]), float(y[0])
         lines.append("L = −[y·log ŷ + (1 − y)·log(1 − ŷ)]")
         lines.append(f"  = −[{num(t)}·log {num(p)} + {num(1 - t)}·log {num(1 - p)}]")
@@ -166,7 +175,14 @@ def delta_formula(ex: Explanation, layer: str, unit: int, sample: int = 0) -> Fo
     if t.type == "Output":
         z, yhat, y = t.z[sample], ex.output[sample], ex.target[sample]
         k = len(z)
-        if ex.task == "binary":
+        if ex.loss_name.startswith("Playground") and ex.task == "binary":
+            o, t = float(yhat[0]), 2 * float(y[0]) - 1
+            lines.append("δ = ∂L/∂z = (tanh z − t)·(1 − tanh² z) / n")
+            lines.append(f"  = ({num(o)} − {_par(t)})·(1 − {num(o)}²) / {n}")
+        elif ex.loss_name.startswith("Playground"):
+            lines.append("δ = ∂L/∂z = (ŷ − y) / (n·k)")
+            lines.append(f"  = ({num(z[unit])} − {_par(y[unit])}) / {n * k}")
+        elif ex.task == "binary":
             lines.append("δ = ∂L/∂z = (ŷ − y) / n")
             lines.append(f"  = ({num(yhat[0])} − {num(y[0])}) / {n}")
         elif ex.task == "multiclass":

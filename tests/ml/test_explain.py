@@ -355,3 +355,35 @@ def test_update_formulas_textbook_rules_reproduce_the_real_step(settings: dict) 
             np.testing.assert_allclose(p.new_value, expected, rtol=1e-9, atol=1e-12, err_msg=f"{t.name}.{name}")
             index = (0,) * w.ndim
             assert update_formula(ex, t.name, name, index).lines[-1].startswith(f"  = {_num(p.new_value[index])}")
+
+
+@pytest.mark.parametrize("regularization", ["none", "l2", "l1"])
+def test_playground_recipe_explains_and_applies_the_trainers_step(regularization: str) -> None:
+    """Under the Playground recipe the batch is the one fixed order's, the loss is ½(tanh z − t)² on ±1
+    targets, and apply (with Playground's clamped L1) lands where the trainer's own step does."""
+    design = dense_design(("tanh", "tanh"), "binary", 1, epochs=5, seed=3, recipe="playground",
+                          regularization=regularization, regularization_rate=0.01 if regularization != "none" else 0)
+    stoppers = [StopAfter(), StopAfter()]
+    data = vector_dataset(n_train=26, n_val=8, features=3, task="binary", classes=2, seed=2)
+    trained, explained = (Trainer(design, dataset=data, device="cpu", publish_hz=0, callbacks=[s]) for s in stoppers)
+    for trainer in (trained, explained):
+        trainer.fit()
+    stoppers[0].left = 1
+    indices = next_batch_indices(explained)
+    trained.fit()
+    explainer = StepExplainer(explained, indices)
+    ex = explainer.explanation
+    assert ex.loss_name.startswith("Playground")
+    with torch.no_grad():  # the loss, recomputed by hand from the model's raw output
+        z = explained.model(explained.x_train[indices])
+        t = 2.0 * explained.y_train[indices].float().reshape(z.shape) - 1.0
+        expected = float((0.5 * (torch.tanh(z) - t) ** 2).mean())
+    assert ex.loss == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(ex.output.reshape(-1), torch.tanh(z).reshape(-1).numpy(), rtol=1e-6)
+    explainer.apply()
+    for name, value in trained.model.state_dict().items():
+        assert torch.equal(explained.model.state_dict()[name], value), name
+    if regularization != "l1":  # Playground's L1 acts after the step; the preview shows the gradient step
+        for layer in ex.layers:
+            for pname, p in layer.params.items():
+                np.testing.assert_array_equal(p.new_value, trained.model.state_dict()[f"{layer.name}.{pname}"].numpy())
