@@ -21,6 +21,7 @@ from torch import nn
 
 from .builder import DesignModule
 from .epoch_history import HistoryPoint, HistoryRecorder
+from .output_samples import OutputSampler, OutputSamples
 from .preactivation import activation_layers, forward_with_preactivations
 
 HISTOGRAM_BINS = 30
@@ -89,6 +90,8 @@ class Telemetry:
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
     # The history points recorded on the device since the previous publication (one per epoch at least).
     points: tuple[HistoryPoint, ...] = ()
+    # The Output dock's predictions for a fixed sample of the validation set (data without a 2-D plane)
+    outputs: OutputSamples | None = None
 
     def metrics(self) -> dict[str, Any]:
         """The scalar part, for histories, logs and JSON."""
@@ -185,6 +188,8 @@ class TelemetryCollector:
         self.pre_samples = max(1, PREACTIVATION_VALUES // widest)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
+        self.sampler = None if grid is not None else OutputSampler.create(
+            self.task, x_val, y_val, model.steps[-1].shape[0])
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
         # re-assigned, so a captured graph keeps writing to the same memory.
         self.loss_sum = torch.zeros((), device=device)
@@ -249,14 +254,19 @@ class TelemetryCollector:
             return (output.argmax(1) == target).sum()
         return ((output > 0) == target).sum()
 
-    def _validation(self) -> list[torch.Tensor]:
+    def _validation(self, sample: bool = False) -> list[torch.Tensor]:
         x, y = self.x_val, self.y_val
         if x is None or y is None or len(x) == 0:
             return []
+        sampler = self.sampler if sample else None
+        if sampler is not None:
+            sampler.begin()
         losses, correct = [], []
         for start in range(0, len(x), self.eval_batch):
             xb, yb = x[start:start + self.eval_batch], y[start:start + self.eval_batch]
             out = self.model(xb)
+            if sampler is not None:
+                sampler.observe(out, yb)
             losses.append(self.loss_sum_fn(out, yb))
             if self.classification:
                 correct.append(self._correct(out, yb))
@@ -332,9 +342,11 @@ class TelemetryCollector:
 
             self.fold()
             add("window", torch.stack([self.loss_sum, self.correct_sum]), (2,))
-            val = self._validation()
+            val = self._validation(sample=True)
             if val:
                 add("val", torch.stack(val), (len(val),))
+            for name, tensor, shape in self.sampler.finish() if self.sampler is not None else ():
+                add(name, tensor, shape)
             # Max |value| of every parameter and float buffer: the histogram ranges and, because the max
             # propagates NaN / inf, the finiteness check of the whole model state in one foreach call.
             state_max = torch._foreach_norm(self.state_tensors, float("inf"))
@@ -437,5 +449,6 @@ class TelemetryCollector:
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
             dead_fraction=dead, preactivation_histograms=pre_hists, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
-            neuron_outputs=neurons, points=points, **progress,
+            neuron_outputs=neurons, points=points,
+            outputs=self.sampler.decode(host) if self.sampler is not None else None, **progress,
         )
