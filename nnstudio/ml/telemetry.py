@@ -21,6 +21,7 @@ from torch import nn
 
 from .builder import DesignModule
 from .epoch_history import HistoryPoint, HistoryRecorder
+from .output_samples import OutputSampler, OutputSamples
 from .preactivation import activation_layers, forward_with_preactivations
 
 HISTOGRAM_BINS = 30
@@ -93,6 +94,8 @@ class Telemetry:
     # The history points recorded on the device since the previous publication (one per epoch at least).
     points: tuple[HistoryPoint, ...] = ()
     parameters: dict[str, np.ndarray] = field(default_factory=dict)  # "fc1.weight" -> values (small models)
+    # The Output dock's predictions for a fixed sample of the validation set (data without a 2-D plane)
+    outputs: OutputSamples | None = None
 
     def metrics(self) -> dict[str, Any]:
         """The scalar part, for histories, logs and JSON."""
@@ -209,6 +212,8 @@ class TelemetryCollector:
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
         self.small_parameters = small_dense_parameters(model)
+        self.sampler = None if grid is not None else OutputSampler.create(
+            self.task, x_val, y_val, model.steps[-1].shape[0])
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
         # re-assigned, so a captured graph keeps writing to the same memory.
         self.loss_sum = torch.zeros((), device=device)
@@ -273,16 +278,21 @@ class TelemetryCollector:
             return (output.argmax(1) == target).sum()
         return ((output > 0) == target).sum()
 
-    def _validation(self) -> list[torch.Tensor]:
-        return self._evaluate(self.x_val, self.y_val)
+    def _validation(self, sample: bool = False) -> list[torch.Tensor]:
+        return self._evaluate(self.x_val, self.y_val, self.sampler if sample else None)
 
-    def _evaluate(self, x: torch.Tensor | None, y: torch.Tensor | None) -> list[torch.Tensor]:
+    def _evaluate(self, x: torch.Tensor | None, y: torch.Tensor | None,
+                  sampler: OutputSampler | None = None) -> list[torch.Tensor]:
         if x is None or y is None or len(x) == 0:
             return []
+        if sampler is not None:
+            sampler.begin()
         losses, correct = [], []
         for start in range(0, len(x), self.eval_batch):
             xb, yb = x[start:start + self.eval_batch], y[start:start + self.eval_batch]
             out = self.model(xb)
+            if sampler is not None:
+                sampler.observe(out, yb)
             losses.append(self.loss_sum_fn(out, yb))
             if self.classification:
                 correct.append(self._correct(out, yb))
@@ -358,13 +368,15 @@ class TelemetryCollector:
 
             self.fold()
             add("window", torch.stack([self.loss_sum, self.correct_sum]), (2,))
-            val = self._validation()
+            val = self._validation(sample=True)
             if val:
                 add("val", torch.stack(val), (len(val),))
             if self.x_train is not None:
                 whole = self._evaluate(self.x_train, self.y_train)
                 if whole:
                     add("train", torch.stack(whole), (len(whole),))
+            for name, tensor, shape in self.sampler.finish() if self.sampler is not None else ():
+                add(name, tensor, shape)
             # Max |value| of every parameter and float buffer: the histogram ranges and, because the max
             # propagates NaN / inf, the finiteness check of the whole model state in one foreach call.
             state_max = torch._foreach_norm(self.state_tensors, float("inf"))
@@ -473,5 +485,6 @@ class TelemetryCollector:
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
             dead_fraction=dead, preactivation_histograms=pre_hists, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
-            neuron_outputs=neurons, points=points, parameters=parameters, **progress,
+            neuron_outputs=neurons, points=points, parameters=parameters,
+            outputs=self.sampler.decode(host) if self.sampler is not None else None, **progress,
         )

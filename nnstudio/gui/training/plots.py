@@ -1,5 +1,5 @@
 """Live plots of a training run (pyqtgraph): loss, accuracy, learning rate, gradient norms, weight
-distributions and Playground's output heatmap.
+distributions and the Output dock (Playground's heatmap; other data: `output_views`).
 
 One item per curve, updated in place with `setData`; long curves use peak downsampling and clip-to-view;
 heatmaps are `ImageItem`s with fixed levels. Each view redraws only while it is visible and only when
@@ -46,6 +46,7 @@ from .colors import (
 )
 from .colors import signed_map as to_signed
 from .history import TrainingHistory, distribution_image
+from .output_views import OutputSamplesView
 from .pacing import PaintClock
 
 TRAIN_COLOUR = "#1f77b4"
@@ -517,7 +518,8 @@ class _SquareHolder(QWidget):
 
 
 class OutputView(PlotView):
-    """Playground's output: the model's prediction over the plane with the training (and test) points."""
+    """Playground's output: the model's prediction over the plane with the training (and test) points;
+    other data: the predictions for validation samples (`OutputSamplesView`)."""
 
     settings_changed = Signal()
 
@@ -554,21 +556,20 @@ class OutputView(PlotView):
         self.plot.setMinimumSize(self.plot.fontMetrics().height() * 8, self.plot.fontMetrics().height() * 8)
         self.square = _SquareHolder(self.plot)
         self.stack.addWidget(self.square)
-        self.message = QLabel("The output heatmap is drawn for Playground's 2-D datasets "
-                              "(circle, xor, gauss, spiral and the two regression planes).")
-        self.message.setObjectName("outputMessage")
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack.addWidget(self.message)
+        self.samples = OutputSamplesView()
+        self.stack.addWidget(self.samples)
         self.task = "binary"
         self._latest: Any = None
         self.has_boundary = False
 
     def set_points(self, info: Any) -> None:
-        """The run's data points (from RunInfo); a dataset without 2-D points shows the message instead."""
+        """The run's data points (from RunInfo); a dataset without 2-D points shows validation samples."""
         self.task = info.task
+        for check in (self.test_check, self.discrete_check):  # they are about the plane
+            check.setVisible(info.points_train is not None)
         if info.points_train is None:
-            self.stack.setCurrentWidget(self.message)
+            self.stack.setCurrentWidget(self.samples)
+            self.samples.begin(info)
             self.train_points.setData([], [])
             self.test_points.setData([], [])
             return
@@ -586,7 +587,8 @@ class OutputView(PlotView):
         def targets(y: Any) -> np.ndarray | None:
             return None if y is None else np.asarray(y).reshape(len(y), -1)[:, 0]
 
-        self.set_points(SimpleNamespace(task=dataset.task, points_train=dataset.points_train,
+        self.set_points(SimpleNamespace(task=dataset.task, class_names=dataset.class_names,
+                                        feature_names=dataset.feature_names, points_train=dataset.points_train,
                                         targets_train=targets(dataset.y_train), points_val=dataset.points_val,
                                         targets_val=targets(dataset.y_val)))
 
@@ -623,6 +625,8 @@ class OutputView(PlotView):
         if latest.boundary is not None:
             self._latest = latest
             self._draw_boundary(latest)
+        if getattr(latest, "outputs", None) is not None:
+            self.samples.show_samples(latest.outputs)
 
     def _draw_boundary(self, telemetry: Any) -> None:
         boundary = np.asarray(telemetry.boundary)
@@ -648,6 +652,7 @@ class OutputView(PlotView):
         self.has_boundary = False
         self._latest = None
         self.values.setText("")
+        self.samples.clear()
 
 
 class TrainingPlots:

@@ -52,6 +52,7 @@ class RunInfo:
     start_step: int
     start_epoch: int
     class_names: tuple[str, ...] = ()
+    feature_names: tuple[str, ...] = ()
     points_train: np.ndarray | None = None
     targets_train: np.ndarray | None = None
     points_val: np.ndarray | None = None
@@ -250,6 +251,7 @@ class TrainingWorker(QObject):
             num_train=trainer.n_train, num_val=0 if trainer.x_val is None else len(trainer.x_val),
             batches_per_epoch=trainer.batches_per_epoch, start_step=trainer.step, start_epoch=trainer.epoch,
             class_names=tuple(getattr(ds, "class_names", ()) or ()),
+            feature_names=tuple(getattr(ds, "feature_names", ()) or ()),
             points_train=getattr(ds, "points_train", None), targets_train=targets(getattr(ds, "y_train", None)),
             points_val=getattr(ds, "points_val", None), targets_val=targets(getattr(ds, "y_val", None)),
             parameter_layers=[layer.name for layer in parameter_layers(trainer.model)],

@@ -36,7 +36,7 @@ def test_digits_cnn_trains_with_an_image_preview(studio, qtbot):
     outcome = run_to_end(qtbot, controller)
     assert outcome.status == "completed", outcome.message
     assert controller.info.task == "multiclass" and controller.info.points_train is None
-    assert controller.plots.output.stack.currentWidget() is controller.plots.output.message
+    assert controller.plots.output.stack.currentWidget() is controller.plots.output.samples
     assert not controller.overlay.strips  # no plane to draw neuron maps on
     assert {"conv1", "conv2", "fc1", "digit"} <= set(controller.history.weight_histograms)
     controller.plot_docks["weights"].raise_()
