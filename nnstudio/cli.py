@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open")
+SUBCOMMANDS = ("validate", "train", "render", "export", "open", "landscape", "lr-find")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -50,7 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="a checkpoint (.safetensors) saved by NN Studio")
     p.add_argument("--format", required=True, choices=("onnx", "safetensors", "pt", "pt2", "python"))
     p.add_argument("-o", "--output", required=True, help="where to write (a folder for --format python)")
+    _add_optimization_verbs(sub)
     return parser
+
+
+def _add_optimization_verbs(sub: argparse._SubParsersAction) -> None:
+    """`landscape` and `lr-find` (issue 14): each verb's arguments live in its own module."""
+    from nnstudio import landscape_cli, lrfind_cli
+
+    landscape_cli.add_arguments(sub.add_parser("landscape", help="draw the loss landscape around a checkpoint"))
+    lrfind_cli.add_arguments(sub.add_parser("lr-find", help="find a learning rate with Smith's range test"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio.ml.export import export_cli
 
             return export_cli(args.checkpoint, args.format, args.output)
+        if command in ("landscape", "lr-find"):
+            from nnstudio import landscape_cli, lrfind_cli
+
+            return (landscape_cli if command == "landscape" else lrfind_cli).main(args)
     except NNStudioError as exc:
         print(f"nnstudio {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
