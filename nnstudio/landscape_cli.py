@@ -72,11 +72,9 @@ def main(args: argparse.Namespace) -> int:
     if note:
         print(f"{PROG}: note: {note}", file=err)
 
-    from nnstudio.gui.render import ensure_application
-
     import os
+
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    ensure_application()
     from nnstudio.gui.landscape.render import render_landscape_png
 
     title = f"Loss landscape of {checkpoint.design.name or path.name}"

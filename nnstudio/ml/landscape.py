@@ -159,7 +159,7 @@ def loop_losses(problem: LossProblem, center: Weights, directions: Sequence[Weig
     """The same losses as `batched_losses`, one weight point at a time (a benchmark's baseline)."""
     out = np.empty(len(coefficients))
     for i, row in enumerate(np.asarray(coefficients, dtype=np.float64)):
-        point = {n: c + sum(float(a) * d[n] for a, d in zip(row, directions)) for n, c in center.items()}
+        point = {n: c + sum(float(a) * d[n] for a, d in zip(row, directions, strict=True)) for n, c in center.items()}
         out[i] = model_loss(problem, point)
     return out
 

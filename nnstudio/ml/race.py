@@ -68,7 +68,7 @@ class RunnerState:
 
     @property
     def final_loss(self) -> float | None:
-        return next((v for v in reversed(self.val_loss or self.train_loss) if math.isfinite(v)), None)
+        return next((v for v in reversed(self.val_loss) if math.isfinite(v)), None)
 
     @property
     def final_accuracy(self) -> float | None:
@@ -136,7 +136,7 @@ class MultiRun:
         while any(s.status == "running" for s in self.states):
             if cancelled is not None and cancelled():
                 break
-            for trainer, state in zip(self.trainers, self.states):
+            for trainer, state in zip(self.trainers, self.states, strict=True):
                 if state.status != "running":
                     continue
                 target = min(epochs, trainer.epoch + turn)
@@ -157,6 +157,11 @@ class MultiRun:
             state.message = str(exc)
         state.seconds += time.perf_counter() - started
         state.steps = trainer.step
+        if state.status in ("diverged", "failed"):  # the curve shows where it went, at the epoch it went
+            state.epochs.append(trainer.epoch + 1)
+            state.train_loss.append(math.inf)
+            state.val_loss.append(math.inf)
+            return
         t = trainer.last_telemetry
         if t is None:
             return
@@ -165,8 +170,6 @@ class MultiRun:
         state.val_loss.append(_num(t.val_loss if t.val_loss is not None else t.train_loss))
         if t.val_accuracy is not None:
             state.val_accuracy.append(float(t.val_accuracy))
-        if state.status == "diverged":
-            state.train_loss[-1] = math.inf  # the curve shows where it went
         if t.boundary is not None:
             state.boundary = np.array(t.boundary, copy=True)
             state.boundary_extent = t.boundary_extent
@@ -188,7 +191,7 @@ class MultiRun:
         from .landscape import project
 
         paths = self.trajectories()
-        calm = [p for p, s in zip(paths, self.states) if s.status != "diverged" and len(p)]
+        calm = [p for p, s in zip(paths, self.states, strict=True) if s.status != "diverged" and len(p)]
         d1, d2, explained = common_plane(calm or paths, self.start)
         coords = [project(np.where(np.isfinite(p), p, np.nan), self.start, d1, d2)
                   if len(p) else np.zeros((0, 2)) for p in paths]
