@@ -99,6 +99,7 @@ class Landscape:
     explained: tuple[float, float] | None = None  # PCA: share of the trajectory's variance per direction
     seconds: float = 0.0
     chunk_points: int = 0
+    plane_vectors: tuple[np.ndarray, np.ndarray] | None = None  # the two directions, flattened (not in JSON)
 
     @property
     def points_per_second(self) -> float:
@@ -362,14 +363,15 @@ def compute_landscape(
     evaluate = BatchedLoss(problem, memory_budget)
     values = evaluate(center, [d1, d2], grid_coefficients(xs, ys), progress, cancelled)
     coords, steps = None, []
+    flat1, flat2 = flatten(d1, names), flatten(d2, names)
     if trajectory is not None and len(trajectory) > 0:
-        coords = project(trajectory.points(), center_flat, flatten(d1, names), flatten(d2, names))
+        coords = project(trajectory.points(), center_flat, flat1, flat2)
         steps = list(trajectory.steps)
     return Landscape(
         xs=xs, ys=ys, losses=values.reshape(grid, grid), center_loss=model_loss(problem),
         directions=kind, span=float(span), split=problem.split, samples=problem.samples,
         parameters=int(center_flat.size), trajectory=coords, trajectory_steps=steps, explained=explained,
-        seconds=time.perf_counter() - started, chunk_points=evaluate.chunk_points)
+        seconds=time.perf_counter() - started, chunk_points=evaluate.chunk_points, plane_vectors=(flat1, flat2))
 
 
 @dataclass

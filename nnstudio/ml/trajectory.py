@@ -43,6 +43,10 @@ class Trajectory:
             self._points.append(vector)
             self.steps.append(int(step))
 
+    def last(self) -> np.ndarray | None:
+        with self._lock:
+            return self._points[-1] if self._points else None
+
     def points(self) -> np.ndarray:
         """(T, P) float64 copy of the recorded points."""
         with self._lock:
@@ -84,8 +88,11 @@ class TrajectoryRecorder(Callback):
     """Records the trainer's weights into `self.trajectory`; a fit from fresh weights starts a new record."""
 
     def __init__(self, every_steps: int = 0, max_points: int = DEFAULT_MAX_POINTS,
-                 max_bytes: int = DEFAULT_MAX_BYTES, trajectory: Trajectory | None = None) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, trajectory: Trajectory | None = None,
+                 per_epoch: int = 0) -> None:
+        """`per_epoch`: record that many times an epoch (sets every_steps from the trainer's epoch length)."""
         self.every_steps = max(0, int(every_steps))
+        self.per_epoch = max(0, int(per_epoch))
         self.max_points = max(4, int(max_points))
         self.max_bytes = int(max_bytes)
         self.trajectory = trajectory if trajectory is not None else Trajectory()
@@ -95,11 +102,21 @@ class TrajectoryRecorder(Callback):
         trainer = self.trainer
         names = [n for n, _ in trainer.model.named_parameters()]
         parameters = sum(p.numel() for p in trainer.model.parameters())
-        if trainer.step == 0 or names != self.trajectory.names:
+        # A fit that does not continue the recorded path (fresh weights, another checkpoint) starts anew.
+        if trainer.step == 0 or names != self.trajectory.names or not self._continues(trainer):
             self.trajectory.clear()
             self.trajectory.names = names
         self._limit = max(2, min(self.max_points, self.max_bytes // max(1, 4 * parameters)))
+        if self.per_epoch and not self.every_steps:
+            self.every_steps = max(1, trainer.batches_per_epoch // self.per_epoch)
         self._record()
+
+    def _continues(self, trainer: Any) -> bool:
+        last = self.trajectory.last()
+        if last is None:
+            return True
+        here = flat_parameters(trainer.model)
+        return last.shape == here.shape and bool(np.array_equal(last, here))
 
     def on_batch_end(self, step: int) -> None:
         if self.every_steps and step % self.every_steps == 0:
