@@ -145,7 +145,11 @@ def suggestions(lrs: list[float], smoothed: list[float], iterations: int) -> tup
     y = np.asarray(smoothed[lo:hi], dtype=np.float64)
     keep = np.isfinite(y)
     x, y = x[keep], y[keep]
-    return steepest(x, y), valley(x, y)
+    if not len(y):
+        return None, None
+    # The steepest *descent* is on the way down: after the lowest point the curve only wiggles or climbs.
+    lowest = int(np.argmin(y))
+    return steepest(x[:lowest + 1], y[:lowest + 1]), valley(x, y)
 
 
 class RangeTest(Callback):

@@ -71,6 +71,12 @@ class RunnerState:
         return next((v for v in reversed(self.val_loss) if math.isfinite(v)), None)
 
     @property
+    def rising(self) -> bool:
+        """Its loss ended above where it was after the first epoch: diverging, even if never NaN."""
+        finite = [v for v in self.val_loss if math.isfinite(v)]
+        return self.status == "diverged" or (len(finite) >= 2 and finite[-1] > finite[0])
+
+    @property
     def final_accuracy(self) -> float | None:
         return self.val_accuracy[-1] if self.val_accuracy else None
 
@@ -185,13 +191,13 @@ class MultiRun:
     def plane(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], tuple[float, float]]:
         """A PCA plane through the common start for all paths: (d1, d2, each path's (a, b), explained).
 
-        The plane is fitted to the runs that did not diverge (when there are any), so one exploding
+        The plane is fitted to the runs whose loss went down (when there are any), so one exploding
         run does not shrink the others' paths to a dot; its path is projected all the same.
         """
         from .landscape import project
 
         paths = self.trajectories()
-        calm = [p for p, s in zip(paths, self.states, strict=True) if s.status != "diverged" and len(p)]
+        calm = [p for p, s in zip(paths, self.states, strict=True) if not s.rising and len(p)]
         d1, d2, explained = common_plane(calm or paths, self.start)
         coords = [project(np.where(np.isfinite(p), p, np.nan), self.start, d1, d2)
                   if len(p) else np.zeros((0, 2)) for p in paths]

@@ -12,7 +12,15 @@ from training_helpers import one_cpu_thread, playground  # noqa: F401
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.io import load_design
-from nnstudio.ml.lrfind import find_learning_rate, rate_at, smooth, smooth_both_ways, steepest, valley
+from nnstudio.ml.lrfind import (
+    find_learning_rate,
+    rate_at,
+    smooth,
+    smooth_both_ways,
+    steepest,
+    suggestions,
+    valley,
+)
 from nnstudio.ml.trainer import Trainer
 from nnstudio.resources import DEFAULT_EXAMPLE
 
@@ -46,6 +54,15 @@ def test_steepest_and_valley_on_a_known_curve():
     # run of 45 points; fastai's start is 44 - 45 = -1, its step (44 - -1) / 3 = 15: -1 + 15 + 7 = 21.
     assert np.all(np.diff(losses[:45]) < 0) and losses[45] > losses[44]
     assert valley(lrs, losses) == pytest.approx(lrs[21])
+
+
+def test_the_steepest_descent_is_looked_for_before_the_lowest_point():
+    lrs = list(np.logspace(-6, 1, 100))
+    x = np.log10(lrs)
+    curve = list(0.7 - 0.1 / (1 + np.exp(-3 * (x + 1))) + np.where(x > 0, 0.3 * x, 0.0))
+    curve[90] -= 0.1  # a dip in the climb after the minimum is steeper than the descent itself
+    steep, _valley = suggestions(lrs, curve, 100)
+    assert 10 ** -1.6 < steep < 10 ** -0.4  # near the descent's middle at 0.1, not in the climb
 
 
 @pytest.fixture(scope="module")

@@ -41,11 +41,11 @@ class LRFinderDialog(QDialog):
         self.raw = add_curve(self.plot, "batch loss", "#b0b0b0")
         self.curve = add_curve(self.plot, "smoothed loss", "#1f77b4")
         self.markers: dict[str, pg.InfiniteLine] = {}
-        for key, colour, style in (("steepest", "#2ca02c", Qt.PenStyle.DashLine),
-                                   ("valley", "#9467bd", Qt.PenStyle.DotLine),
-                                   ("suggestion", "#d62728", Qt.PenStyle.SolidLine)):
+        for key, colour, style, height in (("steepest", "#2ca02c", Qt.PenStyle.DashLine, 0.78),
+                                           ("valley", "#9467bd", Qt.PenStyle.DotLine, 0.86),
+                                           ("suggestion", "#d62728", Qt.PenStyle.SolidLine, 0.94)):
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=2, style=style), label=key,
-                                   labelOpts={"position": 0.9, "color": colour})
+                                   labelOpts={"position": height, "color": colour})
             line.setVisible(False)
             self.plot.addItem(line)
             self.markers[key] = line

@@ -54,8 +54,8 @@ class PlanePlot:
             self.contours.append(curve)
         self.widget.getPlotItem().setRange(rect=rect, padding=0)
 
-    def set_path(self, label: str, coords: np.ndarray | None, index: int = 0) -> None:
-        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+    def set_path(self, label: str, coords: np.ndarray | None, index: int = 0, colour: str | None = None) -> None:
+        colour = colour or RUN_COLOURS[index % len(RUN_COLOURS)]
         if label not in self.paths:
             self.paths[label] = self.widget.plot([], [], pen=pg.mkPen(colour, width=2), connect="finite")
             self.paths[label].setZValue(10)

@@ -195,6 +195,9 @@ def summary(states: list[Any]) -> str:
             parts.append(f"{s.label}: diverged at epoch {s.epochs[-1] if s.epochs else 1}")
             continue
         text = f"{s.label}: loss {s.final_loss:.4g}" if s.final_loss is not None else f"{s.label}: no loss"
+        if s.rising:
+            first = next(v for v in s.val_loss if math.isfinite(v))
+            text += f" (rose from {first:.3g}: diverging)"
         if s.final_accuracy is not None:
             text += f", accuracy {s.final_accuracy:.3f}"
         parts.append(text + ("" if s.status == "done" else f" ({s.status})"))
@@ -225,19 +228,32 @@ class RacePanel(RunsPanel):
             rate.setValue(lr)
             swatch = QLabel("■")
             swatch.setStyleSheet(f"color: {CURVE_COLOURS[i]}")
-            grid.addWidget(check, 0, 4 * i)
-            grid.addWidget(swatch, 0, 4 * i + 1)
-            grid.addWidget(combo, 0, 4 * i + 2)
-            grid.addWidget(rate, 0, 4 * i + 3)
+            grid.addWidget(check, i, 0)
+            grid.addWidget(swatch, i, 1)
+            grid.addWidget(combo, i, 2)
+            grid.addWidget(rate, i, 3)
             self.rows.append((check, combo, rate))
-        self.controls.addLayout(grid)
         self.end_controls()
+        # The contenders in a column at the left (one row each), the curves and the plane beside it.
+        self.column.removeItem(self.controls)
+        self.column.removeWidget(self.status)
+        side = QWidget()
+        side_column = QVBoxLayout(side)
+        side_column.setContentsMargins(0, 0, 0, 0)
+        side_column.addLayout(grid)
+        side_column.addLayout(self.controls)
+        self.status.setFixedWidth(self.fontMetrics().height() * 18)
+        side_column.addWidget(self.status, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(side)
         splitter.addWidget(self.loss_plot)
         self.plane = PlanePlot(self, "racePathsPlot")
         self.plane.widget.getPlotItem().setLabel("bottom", "principal direction 1 of the paths")
         self.plane.widget.getPlotItem().setLabel("left", "principal direction 2")
         splitter.addWidget(self.plane.widget)
+        grid.setColumnStretch(2, 1)
+        em = self.fontMetrics().height()
+        splitter.setSizes([em * 20, em * 30, em * 30])
         self.column.addWidget(splitter, 1)
         self.status.setText("Race optimizers from the same initial weights: tick 2–4, set their rates, Start.")
 
@@ -259,7 +275,7 @@ class RacePanel(RunsPanel):
         paths = post.get("paths")
         if paths is not None:
             for i, (state, coords) in enumerate(zip(self.states, paths, strict=True)):
-                self.plane.set_path(state.label, coords, index=i + 1)
+                self.plane.set_path(state.label, coords, colour=CURVE_COLOURS[i % len(CURVE_COLOURS)])
             self.plane.set_current((0.0, 0.0))
 
     def finished(self, result: dict[str, Any]) -> None:

@@ -111,6 +111,12 @@ class OptimizationViews(QObject):
         dock = self.docks[key]
         dock.show()
         dock.raise_()
+        window = self.window
+        if not dock.isFloating():  # room for square planes beside the curves
+            if dock.height() < window.height() * 0.4:
+                window.resizeDocks([dock], [round(window.height() * 0.45)], Qt.Orientation.Vertical)
+            if dock.width() < window.width() * 0.6:
+                window.resizeDocks([dock], [round(window.width() * 0.65)], Qt.Orientation.Horizontal)
         return dock
 
     def find_learning_rate(self) -> Any:
