@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="filter-normalised random directions, or the training path's principal directions")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random directions (default 0)")
     parser.add_argument("--split", choices=("train", "val"), default="train", help="which data the loss uses")
+    parser.add_argument("--samples", type=int, metavar="N",
+                        help="evaluate the loss on the first N samples only (default: all of them)")
     parser.add_argument("--no-trajectory", action="store_true", help="do not replay the training path")
     parser.add_argument("--device", default="cpu", help="where to evaluate: cpu, cuda, cuda:N, mps or auto")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="where to write the picture")
@@ -51,6 +53,8 @@ def main(args: argparse.Namespace) -> int:
         return fail(EXIT_BAD_INPUT, f"--grid must be 2 to 401, not {args.grid}")
     if not (math.isfinite(args.span) and args.span > 0):
         return fail(EXIT_BAD_INPUT, f"--span must be a positive number, not {args.span}")
+    if args.samples is not None and args.samples < 1:
+        return fail(EXIT_BAD_INPUT, f"--samples must be at least 1, not {args.samples}")
     if args.directions == "pca" and args.no_trajectory:
         return fail(EXIT_BAD_INPUT, "--directions pca needs the training path: leave out --no-trajectory")
 
@@ -104,7 +108,7 @@ def compute_for_checkpoint(checkpoint: Any, base_dir: Path, args: argparse.Names
 
     trainer = Trainer(checkpoint.design, base_dir=base_dir, device=args.device, initial_state=checkpoint,
                       publish_hz=0, cuda_graphs="off")
-    problem = LossProblem.from_trainer(trainer, args.split)
+    problem = LossProblem.from_trainer(trainer, args.split, max_samples=args.samples)
     trajectory, note = None, ""
     if not args.no_trajectory:
         trajectory, note = replay_trajectory(checkpoint, trainer.dataset, base_dir)

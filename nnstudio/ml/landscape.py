@@ -68,8 +68,9 @@ class LossProblem:
         return {name: p.detach() for name, p in self.model.named_parameters()}
 
     @classmethod
-    def from_trainer(cls, trainer: Any, split: str = "train") -> LossProblem:
-        """The loss a trainer reports, on its training set (or its validation set with split="val")."""
+    def from_trainer(cls, trainer: Any, split: str = "train", max_samples: int | None = None) -> LossProblem:
+        """The loss a trainer reports, on its training set (or its validation set with split="val");
+        `max_samples` keeps only the set's first samples (a big set's landscape in less time)."""
         if split == "val":
             if trainer.x_val is None:
                 raise NNStudioError("this dataset has no validation samples: use the training set")
@@ -78,6 +79,8 @@ class LossProblem:
             x, y = trainer.x_train, trainer.y_train
         else:
             raise ValueError(f"split must be 'train' or 'val', not {split!r}")
+        if max_samples is not None and 0 < max_samples < len(x):  # a fixed subset: the first samples
+            x, y = x[:max_samples], y[:max_samples]
         return cls(trainer.model, x, y, trainer.loss_sum_fn, split)
 
 
@@ -99,6 +102,7 @@ class Landscape:
     explained: tuple[float, float] | None = None  # PCA: share of the trajectory's variance per direction
     seconds: float = 0.0
     chunk_points: int = 0
+    strategy: str = "vmap"  # how the points were evaluated: "vmap" (batched) or "loop" (one at a time)
     plane_vectors: tuple[np.ndarray, np.ndarray] | None = None  # the two directions, flattened (not in JSON)
 
     @property
@@ -115,7 +119,7 @@ class Landscape:
             "parameters": self.parameters,
             "x": [float(v) for v in self.xs], "y": [float(v) for v in self.ys],
             "loss": finite(self.losses), "center_loss": self.center_loss,
-            "trajectory": None, "seconds": self.seconds,
+            "trajectory": None, "seconds": self.seconds, "strategy": self.strategy,
         }
         if self.trajectory is not None:
             data["trajectory"] = {"steps": list(self.trajectory_steps),
@@ -200,11 +204,21 @@ def plan_chunks(parameter_bytes: int, activation_bytes: int, samples: int,
 
 
 class BatchedLoss:
-    """Evaluates the problem's loss at many weight points per call (functional_call + vmap, chunked)."""
+    """Evaluates the problem's loss at many weight points per call (functional_call + vmap, chunked).
+
+    vmap turns a layer with a stack of weights into one batched kernel — a big win for dense layers. A
+    convolution with stacked weights becomes a grouped convolution, which on some CPUs is no faster than
+    one convolution per point: so, given enough chunks, the first is timed with vmap and the second one
+    point at a time (still `functional_call`, no weights copied), and the faster way does the rest
+    (`self.strategy` says which). Both compute the same sums.
+    """
 
     def __init__(self, problem: LossProblem, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                 max_points: int | None = None) -> None:
+                 max_points: int | None = None, strategy: str = "auto") -> None:
+        if strategy not in ("auto", "vmap", "loop"):
+            raise ValueError(f"strategy must be auto, vmap or loop, not {strategy!r}")
         self.problem = problem
+        self.strategy = strategy
         model = problem.model
         self.names = [n for n, _ in model.named_parameters()]
         self.buffers = {n: b.detach() for n, b in model.named_buffers()}
@@ -220,7 +234,21 @@ class BatchedLoss:
             out = functional_call(model, (params, self.buffers), (xb,))
             return loss_sum(out, yb)
 
+        self._one = one_point
         self._many = torch.vmap(one_point, in_dims=(0, None, None))
+
+    def _sums(self, params: Weights, count: int, one_by_one: bool) -> torch.Tensor:
+        problem = self.problem
+        total = torch.zeros(count, dtype=torch.float64, device=problem.device)
+        for start in range(0, problem.samples, self.data_slice):
+            xb = problem.x[start:start + self.data_slice]
+            yb = problem.y[start:start + self.data_slice]
+            if one_by_one:
+                for i in range(count):
+                    total[i] += self._one({n: t[i] for n, t in params.items()}, xb, yb).to(torch.float64)
+            else:
+                total += self._many(params, xb, yb).to(torch.float64)
+        return total
 
     @torch.no_grad()
     def __call__(self, center: Weights, directions: Sequence[Weights], coefficients: np.ndarray,
@@ -234,10 +262,14 @@ class BatchedLoss:
         stacked = {n: torch.stack([d[n].to(device) for d in directions]) if directions else None
                    for n in self.names}
         result = np.empty(len(coeffs))
+        chunks = range(0, len(coeffs), self.chunk_points)
+        choosing = self.strategy == "auto" and len(chunks) >= 3
+        mode = "loop" if self.strategy == "loop" else "vmap"
+        per_point: dict[str, float] = {}
         was_training = model.training
         model.eval()
         try:
-            for lo in range(0, len(coeffs), self.chunk_points):
+            for index, lo in enumerate(chunks):
                 if cancelled is not None and cancelled():
                     raise LandscapeCancelled("landscape cancelled")
                 chunk = torch.as_tensor(coeffs[lo:lo + self.chunk_points], dtype=torch.float32, device=device)
@@ -248,16 +280,20 @@ class BatchedLoss:
                         params[n] = base.expand(len(chunk), *base.shape[1:]).contiguous()
                     else:
                         params[n] = base + torch.tensordot(chunk, stacked[n], dims=1)
-                total = torch.zeros(len(chunk), dtype=torch.float64, device=device)
-                for start in range(0, problem.samples, self.data_slice):
-                    xb = problem.x[start:start + self.data_slice]
-                    yb = problem.y[start:start + self.data_slice]
-                    total += self._many(params, xb, yb).to(torch.float64)
+                if choosing and index < 2:
+                    mode = "vmap" if index == 0 else "loop"
+                started = time.perf_counter()
+                total = self._sums(params, len(chunk), mode == "loop")
                 result[lo:lo + len(chunk)] = (total / max(1, problem.samples)).cpu().numpy()
+                if choosing and index < 2:
+                    per_point[mode] = (time.perf_counter() - started) / len(chunk)
+                    if index == 1:
+                        mode = min(per_point, key=per_point.get)
                 if progress is not None:
                     progress(min(len(coeffs), lo + len(chunk)), len(coeffs))
         finally:
             model.train(was_training)
+        self.used = mode
         return result
 
 
@@ -371,7 +407,8 @@ def compute_landscape(
         xs=xs, ys=ys, losses=values.reshape(grid, grid), center_loss=model_loss(problem),
         directions=kind, span=float(span), split=problem.split, samples=problem.samples,
         parameters=int(center_flat.size), trajectory=coords, trajectory_steps=steps, explained=explained,
-        seconds=time.perf_counter() - started, chunk_points=evaluate.chunk_points, plane_vectors=(flat1, flat2))
+        seconds=time.perf_counter() - started, chunk_points=evaluate.chunk_points, plane_vectors=(flat1, flat2),
+        strategy=getattr(evaluate, "used", "vmap"))
 
 
 @dataclass

@@ -107,6 +107,21 @@ def test_chunks_sized_to_a_memory_budget_give_the_same_values(trained):
     np.testing.assert_allclose(tiny(center, [d1, d2], coeffs), whole(center, [d1, d2], coeffs), atol=2e-6)
 
 
+def test_vmap_and_one_point_at_a_time_agree_and_auto_picks_one(trained):
+    trainer, _ = trained
+    problem = LossProblem.from_trainer(trainer, max_samples=100)
+    assert problem.samples == 100
+    center = problem.weights()
+    d1, d2 = random_directions(center, 5)
+    coeffs = np.random.default_rng(1).uniform(-1, 1, (12, 2))
+    values = {s: BatchedLoss(problem, max_points=4, strategy=s)(center, [d1, d2], coeffs)
+              for s in ("vmap", "loop")}
+    np.testing.assert_allclose(values["vmap"], values["loop"], atol=1e-6)
+    auto = BatchedLoss(problem, max_points=4)
+    np.testing.assert_allclose(auto(center, [d1, d2], coeffs), values["loop"], atol=1e-6)
+    assert auto.used in ("vmap", "loop")
+
+
 def test_plan_chunks_fits_the_budget():
     points, data = plan_chunks(parameter_bytes=4_000_000, activation_bytes=8_000, samples=50_000,
                                memory_budget=64 << 20)
