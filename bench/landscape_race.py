@@ -124,13 +124,18 @@ def main() -> None:
     parser.add_argument("--loop-points", type=int, default=300)
     parser.add_argument("--race-epochs", type=int, default=20)
     parser.add_argument("--digits-rounds", type=int, default=1, help="rounds of the (slow) digits CNN case")
+    parser.add_argument("--cases", default="playground,race,digits", help="which cases, comma-separated")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
-    landscape_case("playground-circle", 30, args.rounds, args.loop_points)
-    race_case(args.race_epochs, args.rounds)
-    landscape_case("digits-cnn", 3, args.digits_rounds, 20, samples=256)
-    landscape_case("digits-cnn", 3, args.digits_rounds, 20)
+    cases = set(args.cases.split(","))
+    if "playground" in cases:
+        landscape_case("playground-circle", 30, args.rounds, args.loop_points)
+    if "race" in cases:
+        race_case(args.race_epochs, args.rounds)
+    if "digits" in cases:
+        landscape_case("digits-cnn", 3, args.digits_rounds, 20, samples=256)
+        landscape_case("digits-cnn", 3, args.digits_rounds, 20)
 
 
 if __name__ == "__main__":

@@ -220,3 +220,18 @@ def test_flatten_round_trip(trained):
     back = unflatten(flatten(weights), weights)
     for name in weights:
         torch.testing.assert_close(back[name], weights[name])
+
+
+def test_the_recorder_stays_within_its_limit_and_keeps_the_newest_point():
+    design = playground(init="playground", device="cpu")
+    recorder = TrajectoryRecorder(every_steps=1, max_points=8)
+    trainer = Trainer(design, callbacks=[recorder], publish_hz=0)
+    trainer.fit(3)
+    steps = recorder.trajectory.steps
+    assert 4 <= len(steps) <= 9 and steps[0] == 0 and steps[-1] == trainer.step
+    assert steps == sorted(steps) and recorder.every_steps > 1  # thinned out, interval doubled
+    trainer.fit(4)  # continuing the same run extends the same path
+    assert recorder.trajectory.steps[0] == 0 and recorder.trajectory.steps[-1] == trainer.step
+    fresh = Trainer(design, callbacks=[recorder], publish_hz=0)
+    fresh.fit(1)  # a new run from fresh weights starts a new path
+    assert recorder.trajectory.steps[0] == 0 and max(recorder.trajectory.steps) == fresh.step == 25

@@ -33,6 +33,7 @@ from .jobs import BackgroundJob, JobContext, error_text
 from .plane_plot import PlanePlot
 
 LIVE_MS = 250
+LIVE_PARAMETERS = 200_000  # above this, the path is projected when the plane is computed, not live
 
 
 class LandscapePanel(QWidget):
@@ -42,7 +43,8 @@ class LandscapePanel(QWidget):
         self.views = views
         self.job: BackgroundJob | None = None
         self.landscape: Any = None
-        self._plane: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # centre, pinv rows
+        self._plane: tuple[np.ndarray, np.ndarray] | None = None  # centre, back-projection (P, 2)
+        self._followed: tuple[int, int] = (0, -1)  # (length, last step) of the path last drawn
         # Controls in a column at the left, so the (square) plane gets the dock's whole height.
         outer = QHBoxLayout(self)
         column = QVBoxLayout()
@@ -154,6 +156,7 @@ class LandscapePanel(QWidget):
         # Keep the plane to project the path on while training goes on.
         d = landscape.plane_vectors
         self._plane = (here, np.linalg.pinv(np.stack(d, axis=1)).T) if d is not None else None
+        self._followed = (0, -1)
         kind = "random directions" if landscape.directions == "random" else "principal directions"
         extra = (f"; the path's variance: {landscape.explained[0]:.0%} + {landscape.explained[1]:.0%}"
                  if landscape.explained else "")
@@ -166,8 +169,13 @@ class LandscapePanel(QWidget):
 
     def follow_path(self) -> None:
         """Project the path recorded since the plane was computed, and mark its newest point."""
-        if self._plane is None or not self.isVisible():
+        if self._plane is None or not self.isVisible() or self._plane[0].size > LIVE_PARAMETERS:
             return
+        trajectory = self.views.trajectory
+        key = (len(trajectory), trajectory.steps[-1] if trajectory.steps else -1)
+        if key == self._followed:
+            return
+        self._followed = key
         points = self.views.trajectory.points()
         centre, back = self._plane
         if len(points) == 0 or points.shape[1] != centre.size:
