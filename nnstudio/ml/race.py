@@ -25,6 +25,7 @@ from nnstudio.core.errors import NNStudioError, TrainingError
 from .trajectory import TrajectoryRecorder, common_plane, flat_parameters
 
 MAX_RUNNERS = 8
+TURN_SECONDS = 0.1  # adaptive turns: about this long per runner, so a live view updates a few times a second
 RACE_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 
 
@@ -131,14 +132,19 @@ class MultiRun:
     def task(self) -> str:
         return self.trainers[0].task
 
-    def run(self, epochs: int, *, epochs_per_turn: int = 1,
+    def run(self, epochs: int, *, epochs_per_turn: int | None = 1,
             on_turn: Callable[[list[RunnerState]], None] | None = None,
-            cancelled: Callable[[], bool] | None = None) -> list[RunnerState]:
-        """Train every runner to `epochs` epochs, `epochs_per_turn` at a time each, calling `on_turn`
-        with the states after every round."""
+            cancelled: Callable[[], bool] | None = None, turn_seconds: float = TURN_SECONDS) -> list[RunnerState]:
+        """Train every runner to `epochs` epochs, `epochs_per_turn` at a time each (None: as many as
+        take about `turn_seconds` per runner, measured as it goes), calling `on_turn` after every round.
+
+        Each turn is one `fit`, whose start and end cost a publication (validation, decision-boundary
+        grid): for a Playground-sized epoch that is a good share of the epoch, hence the adaptive turns.
+        """
         if epochs < 1:
             raise NNStudioError(f"train for at least 1 epoch, not {epochs}")
-        turn = max(1, int(epochs_per_turn))
+        adaptive = epochs_per_turn is None
+        turn = 1 if adaptive else max(1, int(epochs_per_turn))
         while any(s.status == "running" for s in self.states):
             if cancelled is not None and cancelled():
                 break
@@ -151,6 +157,11 @@ class MultiRun:
                     state.status = "done"
             if on_turn is not None:
                 on_turn(self.states)
+            if adaptive:
+                done = [(s.seconds, t.epoch) for t, s in zip(self.trainers, self.states, strict=True) if t.epoch]
+                if done:
+                    per_epoch = max(secs / max(1, ep) for secs, ep in done)
+                    turn = max(1, min(epochs, int(turn_seconds / max(per_epoch, 1e-6))))
         return self.states
 
     def _advance(self, trainer: Any, state: RunnerState, target: int) -> None:

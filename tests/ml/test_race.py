@@ -39,6 +39,19 @@ def test_each_racer_is_identical_to_a_single_run():
     assert not np.allclose(ends[0], ends[1])
 
 
+def test_adaptive_turns_give_the_same_runs():
+    design = playground(init="playground", device="cpu")
+    contenders = race_contenders([("momentum", 0.1), ("adam", 0.01)])
+    fixed, adaptive = MultiRun(design, contenders), MultiRun(design, contenders)
+    fixed.run(4, epochs_per_turn=1)
+    rounds = []
+    adaptive.run(4, epochs_per_turn=None, turn_seconds=10.0, on_turn=lambda s: rounds.append(s[0].epochs[-1]))
+    assert rounds == [1, 4]  # one epoch to measure, then the rest in one turn
+    for a, b in zip(fixed.trainers, adaptive.trainers, strict=True):
+        for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+            assert torch.equal(p, q)
+
+
 def test_paths_on_one_plane_start_at_its_centre():
     design = playground(init="playground", device="cpu")
     race = MultiRun(design, race_contenders([("sgd", 0.3), ("momentum", 0.3)]), record_every=2)

@@ -113,7 +113,6 @@ class RunsPanel(QWidget):
             runs = MultiRun(design, contenders, base_dir=base_dir, device=design.training.device,
                             record_every=0)
             live = paths_live and runs.start.size <= PATHS_LIMIT
-            turn = max(1, epochs // 100)
 
             def on_turn(states: list[Any]) -> None:
                 done = sum(s.epochs[-1] if s.epochs else 0 for s in states)
@@ -125,7 +124,7 @@ class RunsPanel(QWidget):
 
             for recorder in runs.recorders:
                 recorder.per_epoch = 4
-            runs.run(epochs, epochs_per_turn=turn, on_turn=on_turn, cancelled=ctx.cancelled)
+            runs.run(epochs, epochs_per_turn=None, on_turn=on_turn, cancelled=ctx.cancelled)
             out: dict[str, Any] = {"states": copy.deepcopy(runs.states), "task": runs.task,
                                    "weights": [{n: t.cpu().numpy() for n, t in runs.weights(i).items()}
                                                for i in range(len(contenders))]}
