@@ -78,6 +78,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"lowest smoothed loss at {fmt(result.minimum_lr)}; steepest descent at {fmt(result.steepest)}; "
           f"valley at {fmt(result.valley)}", file=out)
     print(f"suggested learning rate: {fmt(result.suggestion)} ({result.suggested_by})", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
     if args.json:
         from nnstudio.io.atomic import write_atomic
 

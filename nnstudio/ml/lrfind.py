@@ -60,8 +60,10 @@ class LRFinderResult:
 
     @property
     def suggestion(self) -> float | None:
-        """The rate to use: the minimum rule (see the module docstring), else valley, else steepest."""
-        return next((v for v in (self.minimum, self.valley, self.steepest) if v is not None), None)
+        """The rate to use: the minimum rule (see the module docstring), else valley, else steepest;
+        never below the sweep's first rate."""
+        value = next((v for v in (self.minimum, self.valley, self.steepest) if v is not None), None)
+        return None if value is None else max(value, self.learning_rates[0] if self.learning_rates else value)
 
     @property
     def suggested_by(self) -> str:
@@ -266,8 +268,14 @@ def find_learning_rate(
     values = np.asarray(curve, dtype=np.float64)
     lowest_at = minimum = None
     if np.any(np.isfinite(values)):
-        lowest_at = float(test.lrs[int(np.nanargmin(values))])
-        minimum = lowest_at / 10
+        index = int(np.nanargmin(values))
+        lowest_at = float(test.lrs[index])
+        # Lowest within the first tenth (the part fastai trims): the loss never really fell, and a tenth
+        # of that rate would be no learning at all.
+        if index >= iterations // 10:
+            minimum = lowest_at / 10
+        else:
+            notes.append("the loss never fell below its start: try from other weights or a smaller batch")
     return LRFinderResult(learning_rates=test.lrs, losses=test.losses, smoothed=curve, steepest=steep,
                           valley=val, minimum=minimum, diverged=test.diverged, iterations=len(test.losses),
                           stopped_at=test.lrs[-1] if test.lrs else start_lr, minimum_lr=lowest_at, notes=notes)

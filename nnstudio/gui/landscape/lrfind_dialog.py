@@ -139,7 +139,7 @@ class LRFinderDialog(QDialog):
         self.status.setText(
             f"{result.iterations} steps, {ending}. Lowest smoothed loss at {_fmt(result.minimum_lr)}; steepest "
             f"descent at {_fmt(result.steepest)}; valley at {_fmt(result.valley)}. Suggested learning rate: "
-            f"{_fmt(suggestion)} ({result.suggested_by}).")
+            f"{_fmt(suggestion)} ({result.suggested_by})." + "".join(f" Note: {n}." for n in result.notes))
 
     def apply(self) -> bool:
         """Set the suggested rate as one undoable edit; True when the design changed."""
