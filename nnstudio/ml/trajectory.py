@@ -1,8 +1,9 @@
 """The weight trajectory of a training run, recorded by a trainer callback, and its principal plane.
 
 `TrajectoryRecorder` copies the flattened parameters to the host at the start of a fit, every
-`every_steps` optimizer steps and at each epoch end. Each copy is one device → host transfer of the
-weights (never per step unless asked), and the record is bounded: when `max_points` or `max_bytes` is
+`every_steps` optimizer steps and at each epoch end. On a GPU each copy stays on the device until the
+trainer's next publication (when the host waits for the device anyway) and all go over in one transfer;
+the record is bounded: when `max_points` or `max_bytes` is
 reached, every other point is dropped and the interval doubles, so a long run keeps an evenly spaced
 path. The recorder is thread-safe to read: the GUI reads it while the training thread appends.
 
@@ -21,6 +22,7 @@ from .callbacks import Callback
 
 DEFAULT_MAX_POINTS = 400
 DEFAULT_MAX_BYTES = 64 << 20
+MAX_PENDING = 16  # device copies kept before they are fetched anyway
 
 
 class Trajectory:
@@ -97,6 +99,7 @@ class TrajectoryRecorder(Callback):
         self.max_bytes = int(max_bytes)
         self.trajectory = trajectory if trajectory is not None else Trajectory()
         self._limit = self.max_points
+        self._pending: list[tuple[int, Any]] = []  # device copies waiting for the next publication
 
     def on_fit_start(self) -> None:
         trainer = self.trainer
@@ -125,12 +128,40 @@ class TrajectoryRecorder(Callback):
     def on_epoch_end(self, epoch: int) -> None:
         self._record()
 
+    def on_publish(self, telemetry: Any) -> None:
+        self._flush()  # the trainer has just waited for the device: the copies cost no extra sync
+
     def on_fit_end(self) -> None:
         self._record()
+        self._flush()
 
     def _record(self) -> None:
+        """On the CPU, copy now; on a GPU, keep a device copy until the next publication, so recording
+        never makes the host wait for the device between publications (nor breaks a CUDA graph's stride)."""
+        import torch
+
         trainer = self.trainer
-        self.trajectory.append(trainer.step, flat_parameters(trainer.model))
+        if trainer.device.type == "cpu":
+            self._store(trainer.step, flat_parameters(trainer.model))
+            return
+        with torch.no_grad():
+            flat = torch.cat([p.detach().reshape(-1) for p in trainer.model.parameters()]).float()
+        self._pending.append((trainer.step, flat))
+        if len(self._pending) >= MAX_PENDING:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        import torch
+
+        pending, self._pending = self._pending, []
+        host = torch.stack([flat for _step, flat in pending]).cpu().numpy()
+        for (step, _flat), row in zip(pending, host, strict=True):
+            self._store(step, row.copy())
+
+    def _store(self, step: int, vector: np.ndarray) -> None:
+        self.trajectory.append(step, vector)
         if len(self.trajectory) > self._limit:
             self.trajectory.decimate()
             if self.every_steps:
