@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs")
+SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs",
+               "landscape", "lr-find")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=("onnx", "safetensors", "pt", "pt2", "python"))
     p.add_argument("-o", "--output", required=True, help="where to write (a folder for --format python)")
     _add_run_commands(sub)
+    _add_optimization_verbs(sub)
     return parser
 
 
@@ -70,6 +72,14 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
 
     sweep_cli.add_arguments(sub.add_parser("sweep", help="train combinations of settings into the run store"))
     runs_cli.add_arguments(sub.add_parser("runs", help="list a design's stored runs (table, --json, --tensorboard)"))
+
+
+def _add_optimization_verbs(sub: argparse._SubParsersAction) -> None:
+    """`landscape` and `lr-find` (issue 14): each verb's arguments live in its own module."""
+    from nnstudio import landscape_cli, lrfind_cli
+
+    landscape_cli.add_arguments(sub.add_parser("landscape", help="draw the loss landscape around a checkpoint"))
+    lrfind_cli.add_arguments(sub.add_parser("lr-find", help="find a learning rate with Smith's range test"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio import runs_cli, sweep_cli
 
             return (sweep_cli if command == "sweep" else runs_cli).main(args)
+        if command in ("landscape", "lr-find"):
+            from nnstudio import landscape_cli, lrfind_cli
+
+            return (landscape_cli if command == "landscape" else lrfind_cli).main(args)
     except NNStudioError as exc:
         print(f"nnstudio {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -13,6 +13,7 @@ from nnstudio.core import Design
 from nnstudio.resources import RESOURCES
 
 from .explain import attach_explain
+from .landscape import attach_optimization
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
 from .network import attach_network_view
@@ -71,6 +72,7 @@ def open_main_window(path: str | None = None, defer: bool = True,
     controller = attach_training(window)
     attach_network_view(window, controller)
     attach_explain(window)
+    attach_optimization(window)
     attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
 

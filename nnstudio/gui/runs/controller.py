@@ -3,7 +3,7 @@
 The store follows the window's design file (`nnstudio.runs.store_path_for`: beside the design, or the data
 folder for examples and read-only folders); an untitled design keeps the store it had, so a restored run's
 next runs land beside it. Every run the window trains is recorded by a `RunRecorder` that the training
-controller adds to the run's Trainer callbacks (`controller.job_callbacks`); its writes go to the store's
+controller adds to the run's Trainer callbacks (`controller.callback_factories`); its writes go to the store's
 writer thread, never the GUI thread.
 """
 
@@ -49,7 +49,7 @@ class RunsController(QObject):
         self._timer.timeout.connect(self._tick)
         self.sweep_runner: Any = None
 
-        training.job_callbacks.append(self.make_recorder)
+        training.callback_factories.append(self.make_recorder)
         training.run_finished.connect(lambda _outcome: self.refresh())
         training.phase_changed.connect(self._phase_changed)
         window.session.path_changed.connect(lambda path: self.bind(path) if path is not None else None)

@@ -108,7 +108,9 @@ class TrainingController(QObject):
         self._visible: set[str] = set()
         self._after_paint_scheduled = False
         self._stepping = False  # a Step was asked for: say what it did once the worker pauses after it
-        self.job_callbacks: list[Callable[[], Any]] = []  # each makes one more Trainer callback per run
+        # Makers of extra Trainer callbacks, called once per run (the run store's recorder, the landscape's
+        # trajectory recorder, the CNN views' weight tap).
+        self.callback_factories: list[Callable[[], Any]] = []
 
         self.panel = TrainingPanel(self.session, base_dir=self.base_dir)
         self.panel.message_changed.connect(self._echo_message)
@@ -532,7 +534,7 @@ class TrainingController(QObject):
             self.control.step(int(step))
         self.mailbox = TelemetryMailbox()
         job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial,
-                          callbacks=tuple(make() for make in self.job_callbacks))
+                          callbacks=tuple(make() for make in self.callback_factories))
         thread = QThread()
         thread.setObjectName("nnstudioTraining")
         worker = TrainingWorker(job, self.control, self.mailbox)

@@ -36,7 +36,7 @@ class TrainingJob:
     base_dir: str | None = None
     initial: TrainedState | None = None
     publish_hz: float = 30.0
-    callbacks: tuple[Any, ...] = ()  # more Trainer callbacks for this run (the run store's recorder)
+    callbacks: tuple[Any, ...] = ()  # more Trainer callbacks for this run (run store, trajectory, CNN views)
 
 
 @dataclass
