@@ -27,6 +27,7 @@ from nnstudio.core.schema import check_params
 from nnstudio.core.settings import (
     BUILTIN_DATASETS,
     BUILTIN_REGRESSION,
+    GENERATED_BUILTINS,
     PLAYGROUND_DATASETS,
     PLAYGROUND_FEATURES,
     PLAYGROUND_REGRESSION,
@@ -466,9 +467,19 @@ _BUILTIN_CLASSES = '''    return x.astype(np.float32), np.asarray(bunch.target, 
 '''
 _BUILTIN_VALUES = '''    return x.astype(np.float32), np.asarray(bunch.target, dtype=np.float32).reshape(-1, 1)
 '''
+_SHAPES_SOURCE = '''
+
+def load_source(args):
+    """NN Studio's procedural shapes images (needs the nnstudio package: `pip install nnstudio`)."""
+    from nnstudio.data.shapes import make_shapes
+
+    rng = np.random.default_rng(np.random.SeedSequence(DATASET["seed"], spawn_key=(0,)))
+    x, y, _ = make_shapes(DATASET["samples"], DATASET["noise"], rng)
+    return x, y
+'''
 _BUILTIN_LOADERS = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer",
                     "diabetes": "load_diabetes", "digits": "load_digits"}
-assert set(_BUILTIN_LOADERS) == set(BUILTIN_DATASETS)
+assert set(_BUILTIN_LOADERS) | set(GENERATED_BUILTINS) == set(BUILTIN_DATASETS)
 
 _TARGETS = '''
 
@@ -801,6 +812,10 @@ def generate_train_code(design: Design) -> str:
         dataset = {"source": source, "name": spec.name, "samples": spec.samples, "noise": spec.noise,
                    "features": list(spec.features)}
         uses = "numpy"
+    elif source == "builtin" and spec.name in GENERATED_BUILTINS:
+        data_code = _SHAPES_SOURCE
+        dataset = {"source": source, "name": spec.name, "samples": spec.samples, "noise": spec.noise}
+        uses = "numpy and NN Studio's shapes generator"
     elif source == "builtin":
         if spec.name not in _BUILTIN_LOADERS:
             raise ExportError(f"'{spec.name:.40}' is not a built-in dataset")
