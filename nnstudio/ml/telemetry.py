@@ -4,7 +4,7 @@
 safe to hand to another thread. `TelemetryCollector` owns the on-device accumulators the training step
 adds to (loss and correct predictions, no host sync per step) and, at publication time, computes the rest
 on the device — validation loss and accuracy, per-layer gradient norms, weight and gradient histograms,
-dead units, the decision-boundary grid — gathers it all into one flat tensor and copies it to the host
+dead and saturated units, the decision-boundary grid — gathers it all into one flat tensor and copies it to the host
 in a single transfer.
 """
 
@@ -25,6 +25,8 @@ HISTOGRAM_BINS = 30
 # "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
 # activations that are flat (or nearly so) below zero.
 DEAD_UNIT_ACTIVATIONS = ("relu", "leaky_relu")
+# "Saturated" values sit where the activation's slope is under ~5 % of its steepest: gradients barely pass.
+SATURATION_LIMITS = {"tanh": (-0.98, 0.98), "sigmoid": (0.02, 0.98)}
 PROBE_SAMPLES = 256
 # Per-neuron heatmaps are drawn for small Dense layers only, as Playground does.
 NEURON_MAP_MAX_UNITS = 8
@@ -77,6 +79,8 @@ class Telemetry:
     weight_histograms: dict[str, Histogram] = field(default_factory=dict)
     grad_histograms: dict[str, Histogram] = field(default_factory=dict)
     dead_fraction: dict[str, float] = field(default_factory=dict)  # ReLU-family layers only
+    # tanh / sigmoid layers: share of the probe batch's values in the flat part of the curve
+    saturated_fraction: dict[str, float] = field(default_factory=dict)
     boundary: np.ndarray | None = None  # (R, R), or (k, R, R) for k outputs; row j is y = ys[j]
     boundary_extent: tuple[float, float, float, float] | None = None  # x_min, x_max, y_min, y_max
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
@@ -108,15 +112,19 @@ def parameter_layers(model: DesignModule) -> list[_LayerParams]:
     return out
 
 
+def _activation_of(model: DesignModule, step: Any) -> str | None:
+    if step.type == "Activation":
+        return getattr(getattr(model, step.name), "function", None)
+    return step.activation
+
+
 def dead_unit_layers(model: DesignModule) -> list[str]:
-    names = []
-    for step in model.steps:
-        activation = step.activation
-        if step.type == "Activation":
-            activation = getattr(getattr(model, step.name), "function", None)
-        if activation in DEAD_UNIT_ACTIVATIONS:
-            names.append(step.name)
-    return names
+    return [step.name for step in model.steps if _activation_of(model, step) in DEAD_UNIT_ACTIVATIONS]
+
+
+def saturating_layers(model: DesignModule) -> list[tuple[str, str]]:
+    """(layer name, activation) of the layers whose outputs can saturate (tanh, sigmoid)."""
+    return [(step.name, act) for step in model.steps if (act := _activation_of(model, step)) in SATURATION_LIMITS]
 
 
 def neuron_map_layers(model: DesignModule) -> list[str]:
@@ -171,6 +179,7 @@ class TelemetryCollector:
         self.weight_index = [position[id(layer.weight)] for layer in self.hist_layers]
         self.state_tensors = self.all_params + [b for b in model.buffers() if b.is_floating_point()]
         self.dead_layers = dead_unit_layers(model)
+        self.saturating = saturating_layers(model)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
         # Accumulated by the training step (eagerly or inside a CUDA graph); zeroed in place, never
@@ -243,16 +252,23 @@ class TelemetryCollector:
             parts.append(torch.stack(correct).sum().float() / len(x))
         return parts
 
-    def _dead_units(self) -> list[torch.Tensor]:
-        if self.probe is None or not self.dead_layers:
-            return []
+    def _unit_health(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Dead-unit shares of ReLU-family layers and saturated-value shares of tanh / sigmoid layers,
+        from one forward pass over the probe batch."""
+        if self.probe is None or not (self.dead_layers or self.saturating):
+            return None, None
         _, acts = self.model.forward_with_activations(self.probe)
-        out = []
+        dead = []
         for name in self.dead_layers:
             act = acts[name]
             dims = [0] + list(range(2, act.dim()))  # every sample (and pixel): a unit is a feature or channel
-            out.append((act.amax(dim=dims) <= 0).float().mean())
-        return [torch.stack(out)]
+            dead.append((act.amax(dim=dims) <= 0).float().mean())
+        saturated = []
+        for name, function in self.saturating:
+            low, high = SATURATION_LIMITS[function]
+            act = acts[name]
+            saturated.append(((act <= low) | (act >= high)).float().mean())
+        return (torch.stack(dead) if dead else None), (torch.stack(saturated) if saturated else None)
 
     def _grid(self) -> tuple[list[torch.Tensor], list[tuple[str, tuple[int, ...]]]]:
         if self.grid is None:
@@ -335,9 +351,11 @@ class TelemetryCollector:
                     g_max = torch._foreach_norm(stand_in, float("inf"))
                     add("grad_max", torch.stack(g_max), (len(g_max),))
                     add("grad_hist", self._histograms(w_grads, g_max), (len(weights), self.bins))
-            dead = self._dead_units()
-            if dead:
-                add("dead", dead[0], (len(self.dead_layers),))
+            dead, saturated = self._unit_health()
+            if dead is not None:
+                add("dead", dead, (len(self.dead_layers),))
+            if saturated is not None:
+                add("saturated", saturated, (len(self.saturating),))
             grid_parts, grid_layout = self._grid()
             parts.extend(p.float() for p in grid_parts)
             layout.extend(grid_layout)
@@ -390,11 +408,15 @@ class TelemetryCollector:
         dead = {}
         if "dead" in host:
             dead = {name: float(v) for name, v in zip(self.dead_layers, host["dead"].tolist(), strict=True)}
+        saturated = {}
+        if "saturated" in host:
+            saturated = {name: float(v) for (name, _), v in zip(self.saturating, host["saturated"].tolist(),
+                                                                strict=True)}
         neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
         return Telemetry(
             train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
-            dead_fraction=dead, boundary=host.get("boundary"),
+            dead_fraction=dead, saturated_fraction=saturated, boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
             neuron_outputs=neurons, **progress,
         )
