@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from training_helpers import chain, one_cpu_thread, playground  # noqa: F401
 
 from nnstudio.core.errors import TrainingError
 from nnstudio.io import load_design
 from nnstudio.ml.health import HealthMonitor, HealthRecord, diagnose, gradient_flow
 from nnstudio.ml.telemetry import SATURATION_LIMITS
 from nnstudio.ml.trainer import Trainer
-from training_helpers import chain, one_cpu_thread, playground  # noqa: F401
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn import metrics
+from training_helpers import one_cpu_thread, playground  # noqa: F401
 
 from nnstudio.core.settings import DatasetSpec
 from nnstudio.data import load_dataset
 from nnstudio.ml.results import ClassificationResults, classification_results, evaluate, regression_results
 from nnstudio.ml.trainer import Trainer
-from training_helpers import one_cpu_thread, playground  # noqa: F401
 
 
 def test_matches_sklearn_on_random_probabilities() -> None:

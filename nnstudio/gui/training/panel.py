@@ -41,8 +41,8 @@ from nnstudio.core import DesignEvent
 from nnstudio.core.catalogue import TASK_LOSS
 from nnstudio.core.settings import (
     BUILTIN_DATASETS,
-    GENERATED_BUILTINS,
     DATASET_FIELDS,
+    GENERATED_BUILTINS,
     PLAYGROUND_DATASETS,
     PLAYGROUND_FEATURES,
     TRAINING_FIELDS,
@@ -443,7 +443,8 @@ class TrainingPanel(QScrollArea):
         playground = spec.source == "playground" or spec.name in GENERATED_BUILTINS and spec.source == "builtin"
         visible = {
             "name": spec.source in ("playground", "builtin"), "samples": playground, "noise": playground,
-            "features": spec.source == "playground", "path": spec.source in ("csv", "npz"), "target": spec.source == "csv",
+            "features": spec.source == "playground", "path": spec.source in ("csv", "npz"),
+            "target": spec.source == "csv",
             "as_images": spec.source == "builtin" and spec.name == "digits",
         }
         for key, shown in visible.items():
