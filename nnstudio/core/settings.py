@@ -31,8 +31,8 @@ DATASET_FIELDS: dict[str, ParamSpec] = {
                   choices=PLAYGROUND_DATASETS + BUILTIN_DATASETS),
         ParamSpec("samples", "int", 500, "How many points a Playground dataset (or images the shapes set) has.",
                   10, 100_000),
-        ParamSpec("noise", "float", 0.0, "Playground noise, 0 to 0.5 (the slider's 0–50 divided by 100); pixel noise and "
-                  "clutter for shapes.",
+        ParamSpec("noise", "float", 0.0,
+                  "Playground noise, 0 to 0.5 (the slider's 0–50 divided by 100); pixel noise and clutter for shapes.",
                   0.0, 0.5),
         ParamSpec("train_percent", "int", 50, "Percentage of samples used for training; the rest validate.",
                   10, 90, label="Training %"),
