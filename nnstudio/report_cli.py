@@ -27,17 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def diagram_svg(design) -> str | None:
     """The design's diagram as SVG text, drawn offscreen with the window's own canvas code."""
-    import tempfile
-
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from nnstudio.gui.render import render_design
+    from nnstudio.gui.cnn.report_action import design_svg_text
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "diagram.svg"
-        render_design(design, path)
-        text = path.read_text(encoding="utf-8")
-    start = text.find("<svg")  # drop the XML declaration and doctype: the SVG is inlined into HTML
-    return text[start:] if start >= 0 else None
+    return design_svg_text(design)
 
 
 def write_report(checkpoint_path: str | Path, output: str | Path, *, data_dir: str | Path | None = None,

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from nnstudio.resources import RESOURCES
 
+from .cnn.wiring import attach_inside_views
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
 from .training import attach_training
@@ -40,6 +41,7 @@ def open_main_window(path: str | None = None) -> MainWindow:
     """A main window showing `path`, or the Playground circle example when no path is given."""
     window = MainWindow()
     attach_training(window)
+    attach_inside_views(window)
     if path is not None:
         window.open_file(path, ask=False)
     else:

@@ -135,6 +135,8 @@ class TrainingController(QObject):
         self._tasks: list[_BackgroundTask] = []
         self._visible: set[str] = set()
         self._after_paint_scheduled = False
+        # Functions that each make one more trainer callback for a run (called in _start, on this thread).
+        self.callback_factories: list[Callable[[], Any]] = []
 
         self.panel = TrainingPanel(self.session, base_dir=self.base_dir)
         self.panel.message_changed.connect(self._echo_message)
@@ -555,7 +557,8 @@ class TrainingController(QObject):
         if step:
             self.control.step(1)
         self.mailbox = TelemetryMailbox()
-        job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial)
+        job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial,
+                          callbacks=tuple(make() for make in self.callback_factories))
         thread = QThread()
         thread.setObjectName("nnstudioTraining")
         worker = TrainingWorker(job, self.control, self.mailbox)

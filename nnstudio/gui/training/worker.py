@@ -36,6 +36,7 @@ class TrainingJob:
     base_dir: str | None = None
     initial: TrainedState | None = None
     publish_hz: float = 30.0
+    callbacks: tuple[Any, ...] = ()  # more trainer callbacks (views that tap the run, e.g. gui/cnn)
 
 
 @dataclass
@@ -210,7 +211,8 @@ class TrainingWorker(QObject):
         leave_core_for_gui()
         job = self.job
         initial = to_checkpoint(job.initial, job.design) if job.initial is not None else None
-        trainer = Trainer(job.design, base_dir=job.base_dir, callbacks=[_make_bridge(self)], control=self.control,
+        trainer = Trainer(job.design, base_dir=job.base_dir, callbacks=[_make_bridge(self), *job.callbacks],
+                          control=self.control,
                           initial_state=initial, publish_hz=job.publish_hz)
         self.trainer = trainer
         self.run_started.emit(self._run_info(trainer))
