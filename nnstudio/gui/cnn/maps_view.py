@@ -121,6 +121,13 @@ class FiltersMapsView(QWidget):
         self.explain_label = QLabel("Click a feature map to see which input pixels drive it.",
                                     objectName="filtersExplainLabel")
         self.explain_label.setWordWrap(True)
+        self.kernel_layer_combo = QComboBox(objectName="filtersKernelLayerCombo")
+        self.kernel_layer_combo.setToolTip("Whose kernels to draw: the first layer's in colour, deeper ones per "
+                                           "input channel")
+        self.kernel_layer_combo.currentIndexChanged.connect(lambda _i: self._kernels_changed())
+        self.kernel_channel_spin = QSpinBox(objectName="filtersKernelChannelSpin")
+        self.kernel_channel_spin.setToolTip("Input channel of a deeper layer's kernels")
+        self.kernel_channel_spin.valueChanged.connect(lambda _v: self._kernels_changed())
         self.kernel_label = QLabel(objectName="filtersKernelLabel")
         self.kernel_grid = ImageGrid(tile=36, columns=16)
         self.kernel_grid.setObjectName("filtersKernelGrid")
@@ -141,6 +148,13 @@ class FiltersMapsView(QWidget):
         column.addWidget(self.message)
         column.addLayout(top)
         column.addLayout(pictures)
+        kernel_row = QHBoxLayout()
+        kernel_row.addWidget(QLabel("Kernels of"))
+        kernel_row.addWidget(self.kernel_layer_combo)
+        kernel_row.addWidget(QLabel("input channel"))
+        kernel_row.addWidget(self.kernel_channel_spin)
+        kernel_row.addStretch(1)
+        column.addLayout(kernel_row)
         column.addWidget(self.kernel_label)
         column.addWidget(self.kernel_grid)
         column.addLayout(self.maps_box)
@@ -211,14 +225,30 @@ class FiltersMapsView(QWidget):
             text = (f"true {names[int(data.y_val[index])]} · predicted {names[guess]} ({probs[guess]:.0%}) · " + text)
         self.sample_label.setText(text)
 
+    def _kernels_changed(self) -> None:
+        if self.ready:
+            self._show_kernels(self.copy.model)
+
     def _show_kernels(self, model: Any) -> None:
         from nnstudio.ml.cnn_views import conv_layers, kernel_images
 
         convs = conv_layers(model)
         if not convs:
             return
-        k = kernel_images(model, convs[0])
-        what = "colour kernels" if k.channel is None and k.in_channels == 3 else "kernels"
+        combo = self.kernel_layer_combo
+        if [combo.itemText(i) for i in range(combo.count())] != convs:
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(convs)
+            combo.blockSignals(False)
+        layer = combo.currentText() or convs[0]
+        in_channels = getattr(model, layer).in_channels
+        first_rgb = layer == convs[0] and in_channels == 3
+        self.kernel_channel_spin.setEnabled(not first_rgb and in_channels > 1)
+        self.kernel_channel_spin.setRange(0, in_channels - 1)
+        k = kernel_images(model, layer, None if first_rgb else self.kernel_channel_spin.value())
+        what = "colour kernels" if k.channel is None and k.in_channels == 3 else (
+            "kernels" if k.channel is None else f"kernels, input channel {k.channel}")
         self.kernel_label.setText(f"{k.layer}: {len(k.images)} {what} (grey = 0, brightest = ±{k.scale:.3g})")
         self.kernel_grid.set_images([rgb_image(img) for img in k.images])
 
