@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ class KernelImages:
     in_channels: int
     channel: int | None  # None: the kernel's own colours (RGB or single-channel input)
     scale: float  # the max |weight| that maps to full brightness
+    learned: bool = False  # True: the change since the initial weights, not the weights
 
 
 def map_layers(model: DesignModule) -> list[str]:
@@ -75,12 +77,33 @@ def feature_maps(model: DesignModule, sample: np.ndarray | torch.Tensor) -> tupl
     return maps, out[0].float().cpu().numpy()
 
 
-def kernel_images(model: DesignModule, layer: str, channel: int | None = None) -> KernelImages:
-    """The kernels of Conv2d `layer` as images, symmetric around grey (0.5) with one scale for the layer."""
+def initial_weights(design: Any) -> dict[str, torch.Tensor]:
+    """The weights a fresh `Trainer` starts this design from (its seed and initialisation scheme).
+
+    Mirrors the trainer's set-up (tests/ml/test_cnn_views.py checks that they agree), so that the views can
+    show what training *changed*: a short run leaves first-layer kernels close to their random start.
+    """
+    from .builder import build_model, initialize
+
+    seed = design.training.seed
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(design)
+        initialize(model, design.training.init, generator)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def kernel_images(model: DesignModule, layer: str, channel: int | None = None,
+                  initial: dict[str, Any] | None = None) -> KernelImages:
+    """The kernels of Conv2d `layer` as images, symmetric around grey (0.5) with one scale for the layer;
+    with `initial` weights, the change since them (what training learned) instead."""
     conv = getattr(model, layer)
     if not isinstance(conv, nn.Conv2d):
         raise ValueError(f"{layer} is not a Conv2d layer")
     w = conv.weight.detach().float().cpu().numpy()  # (F, C, kh, kw)
+    if initial is not None:
+        w = w - np.asarray(initial[f"{layer}.weight"], dtype=np.float32)
     scale = float(np.abs(w).max()) or 1.0
     in_channels = w.shape[1]
     if channel is None and in_channels == 3:
@@ -89,7 +112,8 @@ def kernel_images(model: DesignModule, layer: str, channel: int | None = None) -
         c = 0 if channel is None else int(channel)
         rgb = np.repeat(w[:, c][..., None], 3, axis=3)
         channel = None if in_channels == 1 else c
-    return KernelImages(layer, np.clip(0.5 + 0.5 * rgb / scale, 0.0, 1.0), in_channels, channel, scale)
+    return KernelImages(layer, np.clip(0.5 + 0.5 * rgb / scale, 0.0, 1.0), in_channels, channel, scale,
+                        learned=initial is not None)
 
 
 def saliency(model: DesignModule, sample: np.ndarray | torch.Tensor, layer: str, channel: int) -> np.ndarray:

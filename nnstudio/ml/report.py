@@ -101,16 +101,17 @@ def collect_report(checkpoint: Any, dataset: Any) -> ReportData:
         gradient_flow=last.grad_norms, epochs=trainer.epoch, steps=trainer.step)
     if not data.gradient_flow:
         data.gradient_flow = gradient_flow(records)
-    _cnn_part(data, model, dataset)
+    _cnn_part(data, model, dataset, design)
     _gallery(data, dataset)
     return data
 
 
-def _cnn_part(data: ReportData, model: Any, dataset: Any) -> None:
+def _cnn_part(data: ReportData, model: Any, dataset: Any, design: Any) -> None:
     convs = cnn_views.conv_layers(model)
     if not convs or len(dataset.x_val) == 0:
         return
-    data.kernels = [cnn_views.kernel_images(model, convs[0])]
+    learned = cnn_views.kernel_images(model, convs[0], initial=cnn_views.initial_weights(design))
+    data.kernels = [cnn_views.kernel_images(model, convs[0]), learned]
     if len(convs) > 1:
         data.kernels.append(cnn_views.kernel_images(model, convs[1], channel=0))
     sample = dataset.x_val[0]
@@ -252,10 +253,12 @@ def _cnn_html(data: ReportData) -> str:
     out = ["<h2>Inside the convolutions</h2>"]
     for k in data.kernels:
         what = "RGB kernels" if k.channel is None else f"kernels, input channel {k.channel}"
+        if k.learned:
+            what += ", the change since the seed's initial weights (what training learned)"
         pics = [k.images[i] for i in range(len(k.images))]
         scale = max(4, 48 // k.images.shape[1])
         out.append(f"<figure>{_img(tile(pics, min(16, len(pics)), gap=1), scale, k.layer)}"
-                   f"<figcaption>{_e(k.layer)}: {len(pics)} {what} (grey = 0, max |w| = {k.scale:.3g})"
+                   f"<figcaption>{_e(k.layer)}: {len(pics)} {what} (grey = 0, brightest = ±{k.scale:.3g})"
                    "</figcaption></figure>")
     if data.sample is not None:
         out.append("<h3>Feature maps of one sample</h3><div class='row'>")

@@ -129,8 +129,12 @@ class FiltersMapsView(QWidget):
         self.kernel_channel_spin.setToolTip("Input channel of a deeper layer's kernels")
         self.kernel_channel_spin.valueChanged.connect(lambda _v: self._kernels_changed())
         self.kernel_label = QLabel(objectName="filtersKernelLabel")
-        self.kernel_grid = ImageGrid(tile=36, columns=16)
+        self.kernel_grid = ImageGrid(tile=48, columns=16)
         self.kernel_grid.setObjectName("filtersKernelGrid")
+        self.learned_label = QLabel(objectName="filtersLearnedLabel")
+        self.learned_grid = ImageGrid(tile=48, columns=16)
+        self.learned_grid.setObjectName("filtersLearnedGrid")
+        self.initial: dict[str, Any] | None = None  # the design seed's initial weights
         self.maps_box = QVBoxLayout()
 
         top = QHBoxLayout()
@@ -157,6 +161,8 @@ class FiltersMapsView(QWidget):
         column.addLayout(kernel_row)
         column.addWidget(self.kernel_label)
         column.addWidget(self.kernel_grid)
+        column.addWidget(self.learned_label)
+        column.addWidget(self.learned_grid)
         column.addLayout(self.maps_box)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -171,6 +177,7 @@ class FiltersMapsView(QWidget):
 
     def set_run_data(self, data: Any) -> None:
         self.data = data
+        self.initial = None
         n = 0 if data.x_val is None else len(data.x_val)
         self.sample_spin.setRange(0, max(0, n - 1))
         self.selection = None
@@ -251,6 +258,14 @@ class FiltersMapsView(QWidget):
             "kernels" if k.channel is None else f"kernels, input channel {k.channel}")
         self.kernel_label.setText(f"{k.layer}: {len(k.images)} {what} (grey = 0, brightest = ±{k.scale:.3g})")
         self.kernel_grid.set_images([rgb_image(img) for img in k.images])
+        if self.initial is None:
+            from nnstudio.ml.cnn_views import initial_weights
+
+            self.initial = initial_weights(self.data.design)
+        learned = kernel_images(model, layer, k.channel, initial=self.initial)
+        self.learned_label.setText(f"…and what training changed: weights − the seed's initial weights "
+                                   f"(brightest = ±{learned.scale:.3g})")
+        self.learned_grid.set_images([rgb_image(img) for img in learned.images])
 
     def _show_maps(self, maps: dict[str, Any]) -> None:
         from nnstudio.ml.report_charts import heat_rgb
