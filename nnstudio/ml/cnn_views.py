@@ -95,9 +95,10 @@ def initial_weights(design: Any) -> dict[str, torch.Tensor]:
 
 
 def kernel_images(model: DesignModule, layer: str, channel: int | None = None,
-                  initial: dict[str, Any] | None = None) -> KernelImages:
+                  initial: dict[str, Any] | None = None, per_kernel: bool = False) -> KernelImages:
     """The kernels of Conv2d `layer` as images, symmetric around grey (0.5) with one scale for the layer;
-    with `initial` weights, the change since them (what training learned) instead."""
+    with `initial` weights, the change since them (what training learned) instead. `per_kernel` scales each
+    kernel to its own largest |value| (then `scale` is the largest of those)."""
     conv = getattr(model, layer)
     if not isinstance(conv, nn.Conv2d):
         raise ValueError(f"{layer} is not a Conv2d layer")
@@ -112,7 +113,11 @@ def kernel_images(model: DesignModule, layer: str, channel: int | None = None,
         c = 0 if channel is None else int(channel)
         rgb = np.repeat(w[:, c][..., None], 3, axis=3)
         channel = None if in_channels == 1 else c
-    return KernelImages(layer, np.clip(0.5 + 0.5 * rgb / scale, 0.0, 1.0), in_channels, channel, scale,
+    divisor = scale
+    if per_kernel:
+        divisor = np.abs(rgb).reshape(len(rgb), -1).max(axis=1)[:, None, None, None]
+        divisor = np.where(divisor > 0, divisor, 1.0)
+    return KernelImages(layer, np.clip(0.5 + 0.5 * rgb / divisor, 0.0, 1.0), in_channels, channel, scale,
                         learned=initial is not None)
 
 

@@ -110,7 +110,8 @@ def _cnn_part(data: ReportData, model: Any, dataset: Any, design: Any) -> None:
     convs = cnn_views.conv_layers(model)
     if not convs or len(dataset.x_val) == 0:
         return
-    learned = cnn_views.kernel_images(model, convs[0], initial=cnn_views.initial_weights(design))
+    learned = cnn_views.kernel_images(model, convs[0], initial=cnn_views.initial_weights(design),
+                                     per_kernel=True)
     data.kernels = [cnn_views.kernel_images(model, convs[0]), learned]
     if len(convs) > 1:
         data.kernels.append(cnn_views.kernel_images(model, convs[1], channel=0))
@@ -254,7 +255,8 @@ def _cnn_html(data: ReportData) -> str:
     for k in data.kernels:
         what = "RGB kernels" if k.channel is None else f"kernels, input channel {k.channel}"
         if k.learned:
-            what += ", the change since the seed's initial weights (what training learned)"
+            what += (", the change since the seed's initial weights (what training learned), each scaled to its "
+                     "own range")
         pics = [k.images[i] for i in range(len(k.images))]
         scale = max(4, 48 // k.images.shape[1])
         out.append(f"<figure>{_img(tile(pics, min(16, len(pics)), gap=1), scale, k.layer)}"

@@ -44,6 +44,9 @@ def test_maps_kernels_and_learned_change(trained) -> None:
     learned = cnn_views.kernel_images(model, "conv1", initial=initial)
     dw = w - initial["conv1.weight"].numpy()
     assert learned.learned and learned.scale == pytest.approx(float(np.abs(dw).max()))
+    each = cnn_views.kernel_images(model, "conv1", initial=initial, per_kernel=True)
+    top = np.abs(dw).reshape(6, -1).max(1)
+    assert np.allclose(each.images, 0.5 + 0.5 * dw.transpose(0, 2, 3, 1) / top[:, None, None, None])
     deeper = cnn_views.kernel_images(model, "conv2", channel=2)
     assert deeper.channel == 2 and np.allclose(deeper.images[..., 0], deeper.images[..., 1])
 

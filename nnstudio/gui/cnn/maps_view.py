@@ -262,9 +262,9 @@ class FiltersMapsView(QWidget):
             from nnstudio.ml.cnn_views import initial_weights
 
             self.initial = initial_weights(self.data.design)
-        learned = kernel_images(model, layer, k.channel, initial=self.initial)
-        self.learned_label.setText(f"…and what training changed: weights − the seed's initial weights "
-                                   f"(brightest = ±{learned.scale:.3g})")
+        learned = kernel_images(model, layer, k.channel, initial=self.initial, per_kernel=True)
+        self.learned_label.setText("…and what training changed: weights − the seed's initial weights "
+                                   f"(each kernel scaled to its own range, largest ±{learned.scale:.3g})")
         self.learned_grid.set_images([rgb_image(img) for img in learned.images])
 
     def _show_maps(self, maps: dict[str, Any]) -> None:
