@@ -9,7 +9,7 @@ gradient norms, dead-unit and saturation shares), and `diagnose` turns such reco
 - vanishing / exploding gradients: the first parameter layer's gradient norm over the last one's
   (median over recent publications) below 1/1000 or above 1000, or a gradient norm above 1000 in
   several publications;
-- a stalled loss (no real progress after a few epochs), a diverging loss (NaN / inf, or ending far above
+- a stalled loss (no real progress after 2 000 steps), a diverging loss (NaN / inf, or ending far above
   where it started);
 - a learning rate that is too high: the training loss jumps up between publications again and again;
 - overfitting: the validation loss has risen well above its best while the training loss kept falling.
@@ -37,6 +37,9 @@ EXPLODING_NORM = 1e3
 EXPLODING_PUBLICATIONS = 3  # ... in at least this many publications
 GRADIENT_WINDOW = 5  # publications the gradient rules take the median over
 STALL_MIN_EPOCHS = 3
+# Playground's circle sits on a loss plateau for its first ~1 000 steps before it learns: a stall is only
+# called after this many steps.
+STALL_MIN_STEPS = 2000
 STALL_IMPROVEMENT = 0.03  # the loss must fall by at least 3 % of its first value
 DIVERGE_FACTOR = 1.5
 JUMP_RISE = 0.05  # a "jump": a publication's training loss is 5 % above the previous one's ...
@@ -138,10 +141,11 @@ def _loss_rules(records: list[HealthRecord], diverged: bool) -> list[Finding]:
             out.append(Finding("diverging", "Loss diverging", None,
                                f"the training loss rose from {first:.3g} to {last:.3g}.",
                                "lower the learning rate", "error"))
-        elif epochs >= STALL_MIN_EPOCHS and first - min(losses) < STALL_IMPROVEMENT * abs(first):
+        elif (epochs >= STALL_MIN_EPOCHS and records[-1].step >= STALL_MIN_STEPS
+              and first - min(losses) < STALL_IMPROVEMENT * abs(first)):
             out.append(Finding("stalled", "Loss stalled", None,
-                               f"after {epochs} epochs the training loss is still about {first:.3g}, where it "
-                               "started: the network is not learning.",
+                               f"after {records[-1].step:,} steps the training loss is still about {first:.3g}, "
+                               "where it started: the network is not learning.",
                                "raise the learning rate, use Adam, or check that the inputs are standardised"))
     intervals = list(zip(losses, losses[1:], strict=False))
     if len(intervals) >= JUMP_MIN_INTERVALS and not diverged:

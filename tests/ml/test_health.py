@@ -71,7 +71,7 @@ def test_tiny_training_set_overfits() -> None:
 
 
 def test_tiny_learning_rate_stalls() -> None:
-    codes, _, _ = run(playground(epochs=5, learning_rate=1e-6))
+    codes, _, _ = run(playground(epochs=80, learning_rate=1e-6))  # 2 000 steps
     assert codes == {"stalled"}
 
 
