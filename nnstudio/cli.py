@@ -14,7 +14,7 @@ from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
 SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs",
-               "landscape", "lr-find")
+               "landscape", "lr-find", "report")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="where to write (a folder for --format python)")
     _add_run_commands(sub)
     _add_optimization_verbs(sub)
+
+    from nnstudio import report_cli
+
+    report_cli.add_arguments(sub.add_parser("report", help="write a self-contained HTML report about a checkpoint"))
     return parser
 
 
@@ -129,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio import landscape_cli, lrfind_cli
 
             return (landscape_cli if command == "landscape" else lrfind_cli).main(args)
+        if command == "report":
+            from nnstudio import report_cli
+
+            return report_cli.main(args)
     except NNStudioError as exc:
         print(f"nnstudio {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -15,7 +15,9 @@ from .schema import ParamSpec
 
 PLAYGROUND_DATASETS = ("circle", "xor", "gauss", "spiral", "reg-plane", "reg-gauss")
 PLAYGROUND_REGRESSION = ("reg-plane", "reg-gauss")
-BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits")
+BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits", "shapes")
+# Built-in sets that are generated from the spec's samples, noise and seed (no file behind them).
+GENERATED_BUILTINS = ("shapes",)
 BUILTIN_REGRESSION = ("diabetes",)
 # Playground's input features, in Playground's order.
 PLAYGROUND_FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
@@ -27,8 +29,10 @@ DATASET_FIELDS: dict[str, ParamSpec] = {
                   choices=("playground", "builtin", "csv", "npz")),
         ParamSpec("name", "choice", "circle", "Which dataset (for Playground and built-in sets).",
                   choices=PLAYGROUND_DATASETS + BUILTIN_DATASETS),
-        ParamSpec("samples", "int", 500, "How many points a Playground dataset has.", 10, 100_000),
-        ParamSpec("noise", "float", 0.0, "Playground noise, 0 to 0.5 (the slider's 0–50 divided by 100).",
+        ParamSpec("samples", "int", 500, "How many points a Playground dataset (or images the shapes set) has.",
+                  10, 100_000),
+        ParamSpec("noise", "float", 0.0,
+                  "Playground noise, 0 to 0.5 (the slider's 0–50 divided by 100); pixel noise and clutter for shapes.",
                   0.0, 0.5),
         ParamSpec("train_percent", "int", 50, "Percentage of samples used for training; the rest validate.",
                   10, 90, label="Training %"),

@@ -24,6 +24,7 @@ from nnstudio.core.settings import (
 
 from .builtin import load_builtin
 from .playground import PlaygroundGrid, generate_playground, playground_features, playground_grid
+from .shapes import IMAGE_SHAPE, SHAPE_CLASSES, make_shapes
 from .source import SourceData
 from .tabular import file_signature, load_csv, load_npz, resolve_path
 
@@ -143,6 +144,7 @@ def clear_cache() -> None:
     """Forget cached sources (the cache also notices when a file changes on its own)."""
     _generate.cache_clear()
     _builtin.cache_clear()
+    _shapes.cache_clear()
     _file.cache_clear()
 
 
@@ -182,6 +184,8 @@ def _source_for(spec: DatasetSpec, base_dir: str | Path | None) -> SourceData:
         if spec.name not in BUILTIN_DATASETS:
             raise DataError(f"'{spec.name}' is not a built-in dataset; choose one of "
                             f"{', '.join(BUILTIN_DATASETS)} (or set the source to Playground)")
+        if spec.name == "shapes":
+            return _shapes(spec.samples, spec.noise, spec.seed)
         return _builtin(spec.name, spec.as_images)
     if spec.source in ("csv", "npz"):
         path = resolve_path(spec.path, base_dir)
@@ -199,6 +203,13 @@ def _generate(name: str, samples: int, noise: float, seed: int) -> tuple[np.ndar
 @functools.lru_cache(maxsize=8)
 def _builtin(name: str, as_images: bool) -> SourceData:
     return _frozen_source(load_builtin(name, as_images))
+
+
+@functools.lru_cache(maxsize=4)
+def _shapes(samples: int, noise: float, seed: int) -> SourceData:
+    images, labels, _ = make_shapes(samples, noise, _rng(seed, _GENERATE))
+    return _frozen_source(SourceData(name="shapes", x=images, y=labels, task="multiclass",
+                                     class_names=SHAPE_CLASSES, feature_names=(), input_shape=IMAGE_SHAPE))
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from nnstudio.core import Design
 from nnstudio.resources import RESOURCES
 
+from .cnn.wiring import attach_inside_views
 from .explain import attach_explain
 from .landscape import attach_optimization
 from .locations import default_design_path
@@ -73,6 +74,7 @@ def open_main_window(path: str | None = None, defer: bool = True,
     attach_network_view(window, controller)
     attach_explain(window)
     attach_optimization(window)
+    attach_inside_views(window)
     attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
 

@@ -29,12 +29,13 @@ from nnstudio.core.inference import infer
 from nnstudio.core.schema import check_params
 from nnstudio.core.settings import (
     BUILTIN_DATASETS,
+    GENERATED_BUILTINS,
     PLAYGROUND_DATASETS,
     PLAYGROUND_FEATURES,
     DatasetSpec,
     TrainingConfig,
 )
-from nnstudio.data import playground
+from nnstudio.data import playground, shapes
 from nnstudio.ml.builder import WEIGHTED_MODULES, contributing_layers, init_weights
 from nnstudio.ml.codegen_layers import CODE_WRITERS, Node, code_float, code_int
 from nnstudio.ml.templates import model_template, train_template
@@ -330,6 +331,25 @@ def _playground_code(name: str) -> str:
     return "\n\n".join(parts)
 
 
+def _shapes_code() -> str:
+    """The shapes generator, copied from nnstudio.data.shapes: its constants and drawing functions, without
+    the module's docstring, imports and preview helper (train.py imports numpy and math itself)."""
+    source = inspect.getsource(shapes)
+    parts = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the module docstring
+        if isinstance(node, ast.FunctionDef) and node.name in _SHAPES_LEFT_OUT:
+            continue
+        parts.append(ast.get_source_segment(source, node, padded=True))
+    return "\n\n".join(parts) + "\n"
+
+
+_SHAPES_LEFT_OUT = frozenset({"preview_grid"})
+
+
 def _weighted_modules() -> str:
     names = ", ".join(f"nn.{cls.__name__}" for cls in WEIGHTED_MODULES)
     return f"WEIGHTED_MODULES = ({names})  # what init_weights initialises and L1 / L2 act on\n"
@@ -353,6 +373,11 @@ def generate_train_code(design: Design) -> str:
         dataset = {"source": source, "name": spec.name, "samples": spec.samples, "noise": spec.noise,
                    "features": list(spec.features)}
         uses = "numpy"
+    elif source == "builtin" and spec.name in GENERATED_BUILTINS:
+        data_parts = [_shapes_code()]
+        dataset = {"source": source, "name": spec.name, "samples": spec.samples, "noise": spec.noise}
+        uses = "numpy"
+        loaders = ("load_shapes",)
     elif source == "builtin":
         if spec.name not in BUILTIN_DATASETS:
             raise ExportError(f"'{spec.name:.40}' is not a built-in dataset")
@@ -367,7 +392,8 @@ def generate_train_code(design: Design) -> str:
         uses = "numpy"
     else:
         raise ExportError(f"unknown data source {source!r:.40}")
-    loaders = SOURCE_FUNCTIONS[source]
+    if not (source == "builtin" and spec.name in GENERATED_BUILTINS):
+        loaders = SOURCE_FUNCTIONS[source]
     data_parts += [function_source(getattr(train_template, f)) for f in loaders]
     data_parts.append(f"load_source = {loaders[-1]}  # the loader of this design's data source\n")
     code_parts = [_weighted_modules(), function_source(init_weights)]

@@ -4,7 +4,7 @@
 safe to hand to another thread. `TelemetryCollector` owns the on-device accumulators the training step
 adds to (loss and correct predictions, no host sync per step) and, at publication time, computes the rest
 on the device — validation loss and accuracy, per-layer gradient norms, weight and gradient histograms,
-dead units, the decision-boundary grid — gathers it all into one flat tensor and copies it to the host
+dead and saturated units, the decision-boundary grid — gathers it all into one flat tensor and copies it to the host
 in a single transfer.
 """
 
@@ -28,6 +28,8 @@ HISTOGRAM_BINS = 30
 # "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
 # activations that are flat (or nearly so) below zero.
 DEAD_UNIT_ACTIVATIONS = ("relu", "leaky_relu")
+# "Saturated" values sit where the activation's slope is under ~5 % of its steepest: gradients barely pass.
+SATURATION_LIMITS = {"tanh": (-0.98, 0.98), "sigmoid": (0.02, 0.98)}
 PROBE_SAMPLES = 256
 # Per-neuron heatmaps are drawn for small Dense layers only, as Playground does.
 NEURON_MAP_MAX_UNITS = 8
@@ -88,6 +90,8 @@ class Telemetry:
     dead_fraction: dict[str, float] = field(default_factory=dict)  # ReLU-family layers only
     # Pre-activations z of the probe batch, per layer that applies an activation (the inspector's curve)
     preactivation_histograms: dict[str, Histogram] = field(default_factory=dict)
+    # tanh / sigmoid layers: share of the probe batch's values in the flat part of the curve
+    saturated_fraction: dict[str, float] = field(default_factory=dict)
     boundary: np.ndarray | None = None  # (R, R), or (k, R, R) for k outputs; row j is y = ys[j]
     boundary_extent: tuple[float, float, float, float] | None = None  # x_min, x_max, y_min, y_max
     neuron_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # small Dense layer -> (units, R, R)
@@ -124,15 +128,19 @@ def parameter_layers(model: DesignModule) -> list[_LayerParams]:
     return out
 
 
+def _activation_of(model: DesignModule, step: Any) -> str | None:
+    if step.type == "Activation":
+        return getattr(getattr(model, step.name), "function", None)
+    return step.activation
+
+
 def dead_unit_layers(model: DesignModule) -> list[str]:
-    names = []
-    for step in model.steps:
-        activation = step.activation
-        if step.type == "Activation":
-            activation = getattr(getattr(model, step.name), "function", None)
-        if activation in DEAD_UNIT_ACTIVATIONS:
-            names.append(step.name)
-    return names
+    return [step.name for step in model.steps if _activation_of(model, step) in DEAD_UNIT_ACTIVATIONS]
+
+
+def saturating_layers(model: DesignModule) -> list[tuple[str, str]]:
+    """(layer name, activation) of the layers whose outputs can saturate (tanh, sigmoid)."""
+    return [(step.name, act) for step in model.steps if (act := _activation_of(model, step)) in SATURATION_LIMITS]
 
 
 def neuron_map_layers(model: DesignModule) -> list[str]:
@@ -209,6 +217,7 @@ class TelemetryCollector:
         self.pre_layers = [name for name, _ in activation_layers(model)]
         widest = max((math.prod(s.shape) for s in model.steps if s.name in self.pre_layers), default=1)
         self.pre_samples = max(1, PREACTIVATION_VALUES // widest)
+        self.saturating = saturating_layers(model)
         self.neuron_layers = neuron_map_layers(model) if grid is not None else []
         self.eval_batch = eval_batch_size(model)
         self.small_parameters = small_dense_parameters(model)
@@ -300,6 +309,17 @@ class TelemetryCollector:
         if self.classification:
             parts.append(torch.stack(correct).sum().float() / len(x))
         return parts
+
+    def _saturation(self, acts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """Saturated-value shares of tanh / sigmoid layers (values in the flat part of the curve)."""
+        if not self.saturating:
+            return []
+        out = []
+        for name, function in self.saturating:
+            low, high = SATURATION_LIMITS[function]
+            act = acts[name]
+            out.append(((act <= low) | (act >= high)).float().mean())
+        return [torch.stack(out)]
 
     def _dead_units(self, acts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         if not self.dead_layers:
@@ -398,13 +418,18 @@ class TelemetryCollector:
                     g_max = torch._foreach_norm(stand_in, float("inf"))
                     add("grad_max", torch.stack(g_max), (len(g_max),))
                     add("grad_hist", self._histograms(w_grads, g_max), (len(weights), self.bins))
-            if self.probe is not None and (self.dead_layers or self.pre_layers):
-                # One probe forward serves the dead-unit counts and the pre-activation histograms.
-                probe = self.probe if self.dead_layers else self.probe[:self.pre_samples]
+            if self.probe is not None and (self.dead_layers or self.saturating or self.pre_layers):
+                # One probe forward serves the dead-unit counts, the saturation shares and the
+                # pre-activation histograms.
+                whole = self.dead_layers or self.saturating
+                probe = self.probe if whole else self.probe[:self.pre_samples]
                 _, acts, pre = forward_with_preactivations(self.model, probe, self.pre_layers)
                 dead = self._dead_units(acts)
                 if dead:
                     add("dead", dead[0], (len(self.dead_layers),))
+                saturated = self._saturation(acts)
+                if saturated:
+                    add("saturated", saturated[0], (len(self.saturating),))
                 if pre:
                     z = [pre[name][:self.pre_samples] for name in self.pre_layers]
                     z_max = torch.stack(torch._foreach_norm(z, float("inf")))
@@ -476,6 +501,10 @@ class TelemetryCollector:
             for row, name in enumerate(self.pre_layers):
                 high = float(host["pre_max"][row])
                 pre_hists[name] = Histogram(host["pre_hist"][row].astype(np.int64), -high, high)
+        saturated = {}
+        if "saturated" in host:
+            saturated = {name: float(v) for (name, _), v in zip(self.saturating, host["saturated"].tolist(),
+                                                                strict=True)}
         neurons = {key.split(":", 1)[1]: value for key, value in host.items() if key.startswith("neuron:")}
         shipping, self._shipping = self._shipping, []
         points = self.points.decode(shipping, [host[f"point:{i}"] for i in range(len(shipping))])
@@ -483,7 +512,8 @@ class TelemetryCollector:
         return Telemetry(
             train_loss=train_loss, train_accuracy=train_acc, val_loss=val_loss, val_accuracy=val_acc,
             grad_norms=grad_norms, weight_histograms=weight_hists, grad_histograms=grad_hists,
-            dead_fraction=dead, preactivation_histograms=pre_hists, boundary=host.get("boundary"),
+            dead_fraction=dead, saturated_fraction=saturated, preactivation_histograms=pre_hists,
+            boundary=host.get("boundary"),
             boundary_extent=self.grid_extent if "boundary" in host else None,
             neuron_outputs=neurons, points=points, parameters=parameters,
             outputs=self.sampler.decode(host) if self.sampler is not None else None, **progress,

@@ -43,6 +43,7 @@ from nnstudio.core.live import LIVE_FIELDS  # settings a running trainer takes a
 from nnstudio.core.settings import (
     BUILTIN_DATASETS,
     DATASET_FIELDS,
+    GENERATED_BUILTINS,
     PLAYGROUND_DATASETS,
     PLAYGROUND_FEATURES,
     PLAYGROUND_REGRESSION,
@@ -61,7 +62,7 @@ DATASET_TITLES = {
     "circle": "Circle", "xor": "Exclusive or", "gauss": "Gaussian", "spiral": "Spiral",
     "reg-plane": "Plane (regression)", "reg-gauss": "Multi Gaussian (regression)", "iris": "Iris flowers",
     "wine": "Wine", "breast_cancer": "Breast cancer", "diabetes": "Diabetes (regression)",
-    "digits": "Handwritten digits 8×8",
+    "digits": "Handwritten digits 8×8", "shapes": "Coloured shapes 32×32",
 }
 FEATURE_TITLES = {"x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",
                   "sin(x2)": "sin(X₂)"}
@@ -441,10 +442,11 @@ class TrainingPanel(QScrollArea):
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
-        playground = spec.source == "playground"
+        playground = spec.source == "playground" or spec.name in GENERATED_BUILTINS and spec.source == "builtin"
         visible = {
             "name": spec.source in ("playground", "builtin"), "samples": playground, "noise": playground,
-            "features": playground, "path": spec.source in ("csv", "npz"), "target": spec.source == "csv",
+            "features": spec.source == "playground", "path": spec.source in ("csv", "npz"),
+            "target": spec.source == "csv",
             "as_images": spec.source == "builtin" and spec.name == "digits",
         }
         for key, shown in visible.items():

@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from nnstudio.core.settings import DatasetSpec, TrainingConfig
 from nnstudio.data.playground import _FEATURES, GENERATORS
+from nnstudio.data.shapes import make_shapes
 from nnstudio.ml.builder import WEIGHTED_MODULES, init_weights
 
 # ---- stand-ins for train.py's header (the generator writes the design's own) ----------------------------
@@ -58,6 +59,13 @@ def load_playground(args):
     if TASK == "regression":
         return x.astype(np.float32), labels.astype(np.float32).reshape(-1, 1)
     return x.astype(np.float32), (labels > 0).astype(np.int64)  # class 1 is Playground's +1
+
+
+def load_shapes(args):
+    """NN Studio's procedural shapes images (3×32×32), drawn again from the dataset's seed."""
+    rng = np.random.default_rng(np.random.SeedSequence(DATASET["seed"], spawn_key=(0,)))
+    x, y, _ = make_shapes(DATASET["samples"], DATASET["noise"], rng)
+    return x, y
 
 
 def load_builtin(args):

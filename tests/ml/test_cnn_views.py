@@ -1,0 +1,68 @@
+"""Feature maps, kernels, saliency and Grad-CAM against direct computations on the same model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_report import shapes_design
+from training_helpers import one_cpu_thread  # noqa: F401
+
+from nnstudio.ml import cnn_views
+from nnstudio.ml.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def trained():
+    trainer = Trainer(shapes_design(), publish_hz=0)
+    initial = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    trainer.fit()
+    return trainer, initial
+
+
+def test_initial_weights_are_the_trainers(trained) -> None:
+    trainer, initial = trained
+    again = cnn_views.initial_weights(trainer.design)
+    assert initial.keys() == again.keys()
+    assert all(torch.equal(initial[k], again[k]) for k in initial)
+
+
+def test_maps_kernels_and_learned_change(trained) -> None:
+    trainer, initial = trained
+    model = trainer.model
+    sample = trainer.dataset.x_val[3]
+    maps, probs = cnn_views.feature_maps(model, sample)
+    assert list(maps) == ["conv1", "maxpool1", "conv2", "maxpool2"]
+    with torch.no_grad():
+        direct = torch.relu(model.conv1(torch.tensor(sample[None])))[0].numpy()
+    assert np.allclose(maps["conv1"], direct, atol=1e-6)
+    assert probs.shape == (4,) and probs.sum() == pytest.approx(1.0, abs=1e-5)
+    k = cnn_views.kernel_images(model, "conv1")
+    w = model.conv1.weight.detach().numpy()
+    assert k.images.shape == (6, 5, 5, 3) and k.scale == pytest.approx(float(np.abs(w).max()))
+    assert np.allclose(k.images, 0.5 + 0.5 * w.transpose(0, 2, 3, 1) / k.scale)
+    learned = cnn_views.kernel_images(model, "conv1", initial=initial)
+    dw = w - initial["conv1.weight"].numpy()
+    assert learned.learned and learned.scale == pytest.approx(float(np.abs(dw).max()))
+    each = cnn_views.kernel_images(model, "conv1", initial=initial, per_kernel=True)
+    top = np.abs(dw).reshape(6, -1).max(1)
+    assert np.allclose(each.images, 0.5 + 0.5 * dw.transpose(0, 2, 3, 1) / top[:, None, None, None])
+    deeper = cnn_views.kernel_images(model, "conv2", channel=2)
+    assert deeper.channel == 2 and np.allclose(deeper.images[..., 0], deeper.images[..., 1])
+
+
+def test_saliency_and_grad_cam_match_autograd(trained) -> None:
+    trainer, _ = trained
+    model = trainer.model
+    sample = trainer.dataset.x_val[0]
+    heat = cnn_views.saliency(model, sample, "conv2", 1)
+    x = torch.tensor(sample[None], requires_grad=True)
+    a = torch.relu(model.conv2(model.maxpool1(torch.relu(model.conv1(x)))))
+    a[0, 1].mean().backward()
+    g = x.grad[0].abs().amax(0).numpy()
+    assert np.allclose(heat, g / g.max(), atol=1e-6)
+    cam, target = cnn_views.grad_cam(model, sample, "conv2")
+    assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() == pytest.approx(1.0)
+    with torch.no_grad():
+        assert target == int(model(torch.tensor(sample[None])).argmax())
+    assert model.training  # the views leave the model's mode as they found it
