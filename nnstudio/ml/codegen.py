@@ -294,7 +294,7 @@ def generate_model_code(design: Design) -> str:
 TRAIN_FUNCTIONS = ("split", "make_loss", "count_correct", "regularised_weights", "make_optimizer", "add_l1_gradient",
                    "make_schedule", "evaluate", "start_processes", "save_weights", "main", "stop_processes")
 # The loader each data source needs, and the template functions it calls.
-SOURCE_FUNCTIONS = {"playground": ("load_playground",), "builtin": ("load_builtin",),
+SOURCE_FUNCTIONS = {"playground": ("load_playground",), "builtin": ("load_builtin",), "shapes": ("load_shapes",),
                     "csv": ("data_path", "encode_targets", "load_csv"),
                     "npz": ("data_path", "encode_targets", "load_npz")}
 _BATCHNORM_GUARD = ("            if len(index) < 2:  # BatchNorm cannot normalise a batch of one sample\n"
@@ -377,7 +377,6 @@ def generate_train_code(design: Design) -> str:
         data_parts = [_shapes_code()]
         dataset = {"source": source, "name": spec.name, "samples": spec.samples, "noise": spec.noise}
         uses = "numpy"
-        loaders = ("load_shapes",)
     elif source == "builtin":
         if spec.name not in BUILTIN_DATASETS:
             raise ExportError(f"'{spec.name:.40}' is not a built-in dataset")
@@ -392,8 +391,8 @@ def generate_train_code(design: Design) -> str:
         uses = "numpy"
     else:
         raise ExportError(f"unknown data source {source!r:.40}")
-    if not (source == "builtin" and spec.name in GENERATED_BUILTINS):
-        loaders = SOURCE_FUNCTIONS[source]
+    generated = source == "builtin" and spec.name in GENERATED_BUILTINS  # drawn by NN Studio, not loaded
+    loaders = SOURCE_FUNCTIONS[spec.name if generated else source]
     data_parts += [function_source(getattr(train_template, f)) for f in loaders]
     data_parts.append(f"load_source = {loaders[-1]}  # the loader of this design's data source\n")
     code_parts = [_weighted_modules(), function_source(init_weights)]

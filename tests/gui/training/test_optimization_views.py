@@ -25,7 +25,8 @@ def wait_job(qtbot, panel, attr: str = "job") -> None:
 
 
 def independent_loss(state) -> float:
-    """The trained model's mean BCE on the training set, by hand from a model rebuilt from the snapshot."""
+    """The trained model's mean training loss, by hand from a model rebuilt from the snapshot: BCE, or under
+    the Playground recipe Playground's ½(tanh z − t)² on ±1 targets."""
     import torch
 
     from nnstudio.data import load_dataset
@@ -36,7 +37,10 @@ def independent_loss(state) -> float:
     x = torch.as_tensor(np.asarray(data.x_train), dtype=torch.float32)
     y = torch.as_tensor(np.asarray(data.y_train), dtype=torch.float64).reshape(-1, 1)
     with torch.no_grad():
-        p = torch.sigmoid(model(x)).double().clamp(1e-12, 1 - 1e-12)
+        z = model(x).double()
+    if state.design.training.recipe == "playground":
+        return float((0.5 * (torch.tanh(z) - (2 * y - 1)) ** 2).mean())
+    p = torch.sigmoid(z).clamp(1e-12, 1 - 1e-12)
     return float(-(y * p.log() + (1 - y) * (1 - p).log()).mean())
 
 
