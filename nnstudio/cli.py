@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
-SUBCOMMANDS = ("validate", "train", "render", "export", "open")
+SUBCOMMANDS = ("validate", "train", "render", "export", "import", "open")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="a checkpoint (.safetensors) saved by NN Studio")
     p.add_argument("--format", required=True, choices=("onnx", "safetensors", "pt", "pt2", "python"))
     p.add_argument("-o", "--output", required=True, help="where to write (a folder for --format python)")
+
+    from nnstudio import import_cli
+
+    import_cli.add_arguments(sub.add_parser("import", help="import an ONNX file or .pt2 program as a design"))
     return parser
 
 
@@ -84,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio.ml.export import export_cli
 
             return export_cli(args.checkpoint, args.format, args.output)
+        if command == "import":
+            from nnstudio import import_cli
+
+            return import_cli.main(args)
     except NNStudioError as exc:
         print(f"nnstudio {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,8 +2,9 @@
 
 Each entry names the ONNX op types an exported layer becomes (the first identifies it; the others can
 accompany it) and the torch.fx targets, plus the converter the importer calls: `from_onnx` turns one
-graph node (seen through `OnnxSite`) into a `LayerDraft`. A converter that does not apply raises `NotMapped` with the reason the import report shows. The
-importers (`nnstudio/ml/importers/`) only look converters up here: no switch on op types elsewhere.
+graph node (seen through `OnnxSite`) into a `LayerDraft`. A converter that does not apply raises
+`NotMapped` with the reason the import report shows. The importers (`nnstudio/ml/importers/`) only look
+converters up here: no switch on op types elsewhere.
 fx targets are written as qualified names, so nothing is imported to read them.
 """
 

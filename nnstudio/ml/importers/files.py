@@ -28,7 +28,8 @@ def save_imported(imported: ImportedModel, design_path: str | os.PathLike[str]) 
     model = build_model(imported.design)
     model.load_state_dict(imported.state_dict, strict=True)
     existed = checkpoint.exists()
-    save_checkpoint(checkpoint, model, imported.design, {"epoch": 0, "step": 0, "imported_from": imported.report.source})
+    state = {"epoch": 0, "step": 0, "imported_from": imported.report.source}
+    save_checkpoint(checkpoint, model, imported.design, state)
     try:
         save_design(imported.design, target)
     except BaseException:
