@@ -37,6 +37,8 @@ from nnstudio.ml.import_map import (
 from .onnx_file import OnnxGraph, read_onnx
 from .report import ImportReport, ModelImportError, Unsupported
 
+# Names generated model.py uses itself (ml/codegen.py refuses them as layer names).
+CODE_NAMES = frozenset({"x", "self", "torch", "nn", "F"})
 DESIGN_METADATA_KEY = "nnstudio.design"  # what NN Studio's own ONNX export stores (ml/export.py)
 
 
@@ -126,6 +128,11 @@ def import_graph(graph: OnnxGraph, source: str, *, prefix: bool = False, name: s
             owner[node.outputs[0]] = owner[tensors[0]]
             continue
         sources = [owner[v] for v in tensors]
+        if len(set(sources)) < len(sources):
+            report.unsupported.append(Unsupported(node.name, node.op_type, "it combines one layer's output with "
+                                                  "itself: a design connects a layer to another once"))
+            failed.update(node.outputs)
+            continue
         site = _Site(node, entries[sources[0]].shape, hint, graph, users)
         draft, reasons = _convert(site)
         if draft is None:
@@ -289,7 +296,7 @@ def _clean_name(raw: str, prefix: str, taken: set[str]) -> str:
     name = _INVALID.sub("_", raw).strip("_")[:56]
     if not name or not (name[0].isalpha() or name[0] == "_"):
         name = f"{prefix}_{name}" if name else prefix
-    if keyword.iskeyword(name) or name in RESERVED_NAMES:
+    if keyword.iskeyword(name) or name in RESERVED_NAMES or name in CODE_NAMES:
         name = f"{name}_layer"
     base, n = name, 1
     while name in taken or not NAME_RE.match(name):
