@@ -12,6 +12,7 @@ from nnstudio.resources import RESOURCES
 
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
+from .model_import import attach_model_import
 from .training import attach_training
 
 
@@ -40,6 +41,7 @@ def open_main_window(path: str | None = None) -> MainWindow:
     """A main window showing `path`, or the Playground circle example when no path is given."""
     window = MainWindow()
     attach_training(window)
+    attach_model_import(window)
     if path is not None:
         window.open_file(path, ask=False)
     else:
