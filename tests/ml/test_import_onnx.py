@@ -22,7 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
 from test_builder import designs as buildable_designs  # noqa: E402
-from test_export_designs import EXAMPLE_NAMES, EXAMPLES, trained_like  # noqa: E402
+from test_export_designs import BUILT, EXAMPLE_NAMES, EXAMPLES, trained_like  # noqa: E402
 
 from nnstudio.ml.export import export_onnx  # noqa: E402
 
@@ -232,6 +232,11 @@ def round_trip(design: Design, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_every_example_round_trips_through_onnx(name: str, tmp_path: Path) -> None:
     round_trip(load_design(EXAMPLES / f"{name}.nnstudio"), tmp_path)
+
+
+@pytest.mark.parametrize("case", sorted(BUILT))
+def test_every_layer_type_and_activation_round_trips_through_onnx(case: str, tmp_path: Path) -> None:
+    round_trip(BUILT[case](), tmp_path)  # every activation as a Dense's and as an Activation block
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
