@@ -14,7 +14,7 @@ from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
 
 SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs",
-               "landscape", "lr-find", "report")
+               "landscape", "lr-find", "report", "import")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     from nnstudio import report_cli
 
     report_cli.add_arguments(sub.add_parser("report", help="write a self-contained HTML report about a checkpoint"))
+
+    from nnstudio import import_cli
+
+    import_cli.add_arguments(sub.add_parser("import", help="import an ONNX file or .pt2 program as a design"))
     return parser
 
 
@@ -137,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio import report_cli
 
             return report_cli.main(args)
+        if command == "import":
+            from nnstudio import import_cli
+
+            return import_cli.main(args)
     except NNStudioError as exc:
         print(f"nnstudio {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

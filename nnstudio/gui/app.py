@@ -17,6 +17,7 @@ from .explain import attach_explain
 from .landscape import attach_optimization
 from .locations import default_design_path
 from .mainwindow import APP_NAME, MainWindow
+from .model_import import attach_model_import
 from .network import attach_network_view
 from .runs import attach_runs
 from .training import attach_training
@@ -75,6 +76,7 @@ def open_main_window(path: str | None = None, defer: bool = True,
     attach_explain(window)
     attach_optimization(window)
     attach_inside_views(window)
+    attach_model_import(window)
     attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
 
