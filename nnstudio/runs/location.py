@@ -13,8 +13,6 @@ import hashlib
 import os
 from pathlib import Path
 
-import nnstudio
-
 STORE_FOLDER = "nnstudio-runs"
 STORE_FILE = "runs.sqlite"
 CHECKPOINT_FOLDER = "checkpoints"
@@ -43,7 +41,7 @@ def platform_data_dir() -> Path:
 
 
 def _bundled_folder() -> Path:
-    return (Path(nnstudio.__file__).resolve().parent.parent / "resources").resolve()
+    return (Path(__file__).resolve().parents[2] / "resources").resolve()  # nnstudio/runs/location.py -> repo root
 
 
 def store_path_for(design_path: str | os.PathLike[str] | None,
