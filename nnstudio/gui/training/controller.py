@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core import DesignEvent, NNStudioError
 
-from ..icons import set_icon
+from ..base.icons import set_icon
 from . import gcguard
 from .background import BackgroundWorker
 from .neuron_maps import NeuronMapOverlay
@@ -309,7 +309,7 @@ class TrainingController(QObject):
 
     def _size_docks(self) -> None:
         """First start (or a saved layout that was squeezed): the default sizes, in proportion to the window."""
-        from .. import dock_layout
+        from ..base import dock_layout
 
         window = self.window
         if self._layout_restored and not dock_layout.squeezed(window):
@@ -976,7 +976,7 @@ def _file_stem(name: str) -> str:
 def _writable_user_folder(folder: Path) -> bool:
     import os
 
-    from ..locations import examples_dir
+    from ..base.locations import examples_dir
 
     try:
         if folder.resolve() == examples_dir().resolve():

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..dock_layout import elastic_label
+from ..base.dock_layout import elastic_label
 from .colors import (
     CURVE_COLOURS,
     NEGATIVE,

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from nnstudio.resources import RESOURCES
 
-from .explain import attach_explain
-from .locations import default_design_path
+from ..base.locations import default_design_path
+from ..explain import attach_explain
+from ..training import attach_training
 from .mainwindow import APP_NAME, MainWindow
-from .training import attach_training
 
 
 def application_icon() -> QIcon:

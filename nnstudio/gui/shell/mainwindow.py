@@ -37,19 +37,20 @@ from nnstudio import io as design_io  # its loader (pydantic) is imported on fir
 from nnstudio.core import Design, FormatError, NNStudioError
 from nnstudio.core.inference import format_count
 
-from . import appearance, dock_layout
-from .canvas import CanvasScene, CanvasView
-from .commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
-from .fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
-from .icons import icon, set_icon
-from .inspector import Inspector
-from .layout import layered_layout
-from .locations import DESIGN_SUFFIX, app_settings, example_paths, example_title, recovery_dir
-from .palette import LayerPalette
+from ..base import dock_layout
+from ..base.icons import icon, set_icon
+from ..base.locations import DESIGN_SUFFIX, app_settings, example_paths, example_title, recovery_dir
+from ..canvas.fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
+from ..canvas.layout import layered_layout
+from ..canvas.palette import LayerPalette
+from ..canvas.render import render_design
+from ..canvas.scene import CanvasScene, CanvasView
+from ..editor.commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
+from ..editor.inspector import Inspector
+from ..editor.recovery import RecoveryEntry, RecoveryStore
+from ..editor.session import DesignSession
+from . import appearance
 from .problems import ProblemsPanel
-from .recovery import RecoveryEntry, RecoveryStore
-from .render import render_design
-from .session import DesignSession
 
 APP_NAME = "NN Studio"
 READABLE_ZOOM = 0.7  # below this, blocks hide their shapes and parameter counts
