@@ -139,6 +139,10 @@ class MainWindow(QMainWindow):
         """A top-level menu: 'file', 'edit', 'view', 'layout' or 'help'."""
         return self.menus[name]
 
+    def qt_window(self) -> QMainWindow:
+        """This window as a Qt widget (what `training.host.TrainingHost` asks of a host)."""
+        return self
+
     def add_dock(self, widget: QWidget, title: str, object_name: str,
                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
                  tabify_with: QDockWidget | None = None, shortcut: QKeySequence | str | None = None) -> QDockWidget:
@@ -297,7 +301,7 @@ class MainWindow(QMainWindow):
         if len(self.design.layers) > 1 and len(positions) == 1:
             # A file written by a script without positions: lay it out once (an undoable step).
             self.auto_layout(fit=False)
-        self._apply_view_state()
+        self.apply_view_state()
         self._update_title()
         self._update_status()
 
@@ -867,7 +871,7 @@ class MainWindow(QMainWindow):
         self.scene.set_show_shapes(show)
         self.settings.setValue("view/showShapes", show)
 
-    def _apply_view_state(self) -> None:
+    def apply_view_state(self) -> None:
         view = self.design.view
         if view.zoom == 1.0 and view.center_x == 0.0 and view.center_y == 0.0:
             self.canvas.fit_all(min_zoom=READABLE_ZOOM)  # blocks keep their shapes and counts legible
