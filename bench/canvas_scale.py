@@ -26,11 +26,11 @@ from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from nnstudio.core import Design, infer  # noqa: E402
-from nnstudio.gui.app import create_application  # noqa: E402
-from nnstudio.gui.commands import SetParamCommand  # noqa: E402
-from nnstudio.gui.layout import layered_layout  # noqa: E402
-from nnstudio.gui.mainwindow import MainWindow  # noqa: E402
-from nnstudio.gui.render import render_design  # noqa: E402
+from nnstudio.gui.canvas.layout import layered_layout  # noqa: E402
+from nnstudio.gui.canvas.render import render_design  # noqa: E402
+from nnstudio.gui.editor.commands import SetParamCommand  # noqa: E402
+from nnstudio.gui.shell.app import create_application  # noqa: E402
+from nnstudio.gui.shell.mainwindow import MainWindow  # noqa: E402
 
 
 def residual_design(n_layers: int) -> Design:

@@ -49,8 +49,8 @@ def _isolate() -> None:
 
 
 def _open_window(example: str):
-    from nnstudio.gui.app import create_application
-    from nnstudio.gui.mainwindow import MainWindow
+    from nnstudio.gui.shell.app import create_application
+    from nnstudio.gui.shell.mainwindow import MainWindow
     from nnstudio.gui.training import attach_training
 
     app = create_application(["nnstudio-bench"])

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
-from nnstudio.gui.app import create_application, open_main_window  # noqa: E402
+from nnstudio.gui.shell.app import create_application, open_main_window  # noqa: E402
 from nnstudio.gui.training import TrainingController  # noqa: E402
 
 

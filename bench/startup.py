@@ -42,13 +42,13 @@ if mode == "minimal":
     window = QMainWindow()
     window.setWindowTitle("minimal")
 elif mode == "window":  # the main window alone, training not attached (the yardstick for what training adds)
-    import nnstudio.gui.mainwindow as mainwindow
-    from nnstudio.gui.locations import default_design_path
+    import nnstudio.gui.shell.mainwindow as mainwindow
+    from nnstudio.gui.base.locations import default_design_path
     app = QApplication(["bench"])
     window = mainwindow.MainWindow()
     window.open_example(default_design_path(), ask=False)
 else:
-    from nnstudio.gui.app import create_application, open_main_window
+    from nnstudio.gui.shell.app import create_application, open_main_window
     from nnstudio.gui.training import attach_training
     app = create_application(["bench"])
     window = open_main_window(None)  # the Playground example, as `nnstudio` opens it

@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "open"
     try:
         if command == "open":
-            from nnstudio.gui.app import run
+            from nnstudio.gui.shell.app import run
 
             return run(getattr(args, "file", None), smoke=args.smoke)
         if command == "validate":
@@ -158,7 +158,7 @@ def _render(file: str, output: str) -> int:
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from nnstudio.gui.render import render_design
+    from nnstudio.gui.canvas.render import render_design
     from nnstudio.io import load_design
 
     render_design(load_design(file), output)

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def lay_out(design) -> None:  # noqa: ANN001 - a core Design
     """Place the layers with the window's auto-layout (columns by depth)."""
-    from nnstudio.gui.layout import layered_layout  # Qt-free: it imports only core
+    from nnstudio.gui.canvas.layout import layered_layout  # Qt-free: it imports only core
 
     for layer_id, position in layered_layout(design, COLUMN_STEP, ROW_STEP).items():
         design.move(layer_id, position)

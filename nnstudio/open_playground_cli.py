@@ -42,6 +42,6 @@ def main(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         print(f"wrote {args.output}")
         return EXIT_OK
-    from nnstudio.gui.app import run
+    from nnstudio.gui.shell.app import run
 
     return run(design=design)

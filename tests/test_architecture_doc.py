@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nnstudio.gui.layer_summaries import SUMMARIES
+from nnstudio.gui.canvas.layer_summaries import SUMMARIES
 from nnstudio.ml.builder import BUILDERS
 from nnstudio.ml.codegen_layers import CODE_WRITERS
 from nnstudio.ml.import_map import IMPORT_OPS

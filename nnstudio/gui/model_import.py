@@ -15,8 +15,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from nnstudio.core.errors import NNStudioError
-
-from .layout import layered_layout
+from nnstudio.gui.canvas.layout import layered_layout
 
 MODEL_FILTER = "Models (*.onnx *.pt2);;ONNX (*.onnx);;torch.export programs (*.pt2);;All files (*)"
 

@@ -56,7 +56,7 @@ def dialogs() -> DialogLog:
 @pytest.fixture
 def make_window(qtbot, monkeypatch, dialogs):
     """Create shown main windows whose dialogs never block."""
-    from nnstudio.gui.mainwindow import MainWindow
+    from nnstudio.gui.shell.mainwindow import MainWindow
 
     made: list[MainWindow] = []
 

@@ -1,6 +1,6 @@
 """The application and its windows carry NN Studio's icon."""
 
-from nnstudio.gui.app import application_icon, create_application
+from nnstudio.gui.shell.app import application_icon, create_application
 
 
 def test_application_icon_has_every_bundled_size(qapp):

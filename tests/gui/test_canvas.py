@@ -8,9 +8,9 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, Q
 from PySide6.QtWidgets import QApplication
 
 from nnstudio.core import Design
-from nnstudio.gui.canvas_items import BlockItem
-from nnstudio.gui.commands import MoveCommand, SetParamCommand
-from nnstudio.gui.fragment import MIME_FRAGMENT
+from nnstudio.gui.canvas.fragment import MIME_FRAGMENT
+from nnstudio.gui.canvas.items import BlockItem
+from nnstudio.gui.editor.commands import MoveCommand, SetParamCommand
 
 
 def _drop(view, mime: QMimeData, pos: QPoint) -> None:

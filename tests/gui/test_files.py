@@ -7,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from nnstudio.gui.locations import example_paths
+from nnstudio.gui.base.locations import example_paths
 from nnstudio.io import dumps, save_design
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nnstudio.core import LAYER_TYPES, Design
-from nnstudio.gui.blockstyle import layer_summary
-from nnstudio.gui.layer_summaries import SUMMARIES
+from nnstudio.gui.canvas.blockstyle import layer_summary
+from nnstudio.gui.canvas.layer_summaries import SUMMARIES
 
 
 def test_every_layer_type_has_a_block_summary() -> None:

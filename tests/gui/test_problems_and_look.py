@@ -8,7 +8,8 @@ from PySide6.QtGui import QAction, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from nnstudio.core import Design
-from nnstudio.gui import appearance, dock_layout
+from nnstudio.gui.base import dock_layout
+from nnstudio.gui.shell import appearance
 
 
 def _broken_design() -> Design:
@@ -43,7 +44,7 @@ def test_the_problems_panel_lists_every_diagnostic_and_selects_the_layer(make_wi
 
 
 def panel_role():
-    from nnstudio.gui.problems import LAYER_ROLE
+    from nnstudio.gui.shell.problems import LAYER_ROLE
 
     return LAYER_ROLE
 
@@ -88,7 +89,7 @@ def test_reset_panel_layout_brings_back_floating_hidden_and_squeezed_panels(make
 
 def test_the_window_paints_before_its_file_loads(qtbot):
     """open_main_window shows the window first; the file (and the loader's pydantic) come after the paint."""
-    from nnstudio.gui.app import open_main_window
+    from nnstudio.gui.shell.app import open_main_window
 
     window = open_main_window(None)
     qtbot.addWidget(window)

@@ -11,16 +11,16 @@ import pytest
 from gui_helpers import chain_design
 from PySide6.QtCore import QPointF
 
-from nnstudio.gui.locations import recovery_dir
-from nnstudio.gui.recovery import RecoveryStore
+from nnstudio.gui.base.locations import recovery_dir
+from nnstudio.gui.editor.recovery import RecoveryStore
 
 # A child process edits a design, autosaves, then dies without any clean-up (no atexit, no close).
 CRASHING_SESSION = textwrap.dedent("""
     import os, sys
     from PySide6.QtCore import QPointF
     from nnstudio.core import Design
-    from nnstudio.gui.app import create_application
-    from nnstudio.gui.mainwindow import MainWindow
+    from nnstudio.gui.shell.app import create_application
+    from nnstudio.gui.shell.mainwindow import MainWindow
 
     app = create_application([])
     window = MainWindow()

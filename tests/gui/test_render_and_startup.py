@@ -12,8 +12,8 @@ from gui_helpers import chain_design
 from PySide6.QtGui import QAction, QImage
 
 from nnstudio.core import ExportError
-from nnstudio.gui.locations import example_paths, examples_dir
-from nnstudio.gui.render import render_design
+from nnstudio.gui.base.locations import example_paths, examples_dir
+from nnstudio.gui.canvas.render import render_design
 
 EXAMPLES = ["playground-circle", "spiral", "digits-cnn", "residual-mlp", "wide-and-deep"]
 
@@ -47,7 +47,7 @@ def test_render_works_without_an_application(tmp_path):
     out = tmp_path / "cli.png"
     code = textwrap.dedent(f"""
         from nnstudio.core import Design
-        from nnstudio.gui.render import render_design
+        from nnstudio.gui.canvas.render import render_design
         d = Design("CLI")
         a = d.add_layer("Input"); b = d.add_layer("Output", position=(240, 0)); d.connect(a.id, b.id)
         render_design(d, {str(out)!r})
@@ -61,7 +61,7 @@ def test_render_works_without_an_application(tmp_path):
 def test_creating_the_window_does_not_import_torch():
     code = textwrap.dedent("""
         import sys
-        from nnstudio.gui.app import create_application, open_main_window
+        from nnstudio.gui.shell.app import create_application, open_main_window
         app = create_application([])
         window = open_main_window(None)
         window.show()

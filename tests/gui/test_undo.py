@@ -6,7 +6,8 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QUndoStack
 
 from nnstudio.core import Design
-from nnstudio.gui.commands import (
+from nnstudio.gui.canvas.fragment import make_fragment
+from nnstudio.gui.editor.commands import (
     AddLayerCommand,
     ConnectCommand,
     DisconnectCommand,
@@ -16,7 +17,6 @@ from nnstudio.gui.commands import (
     RenameCommand,
     SetParamCommand,
 )
-from nnstudio.gui.fragment import make_fragment
 
 
 def test_undo_redo_sequence_restores_every_snapshot(window):

@@ -17,7 +17,7 @@ REPORT_FILTER = "HTML report (*.html)"
 
 def design_svg_text(design: Any) -> str | None:
     """The design's diagram as SVG text for inlining into HTML (drawn with the window's canvas code)."""
-    from nnstudio.gui.render import render_design
+    from nnstudio.gui.canvas.render import render_design
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "diagram.svg"

@@ -14,9 +14,9 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 
+from nnstudio.gui.canvas.render import ensure_application
 from nnstudio.io.atomic import write_atomic
 
-from ..render import ensure_application
 from .colors import RUN_COLOURS, contour_levels, log_levels, rgb_image
 
 

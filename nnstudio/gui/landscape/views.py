@@ -160,7 +160,7 @@ class OptimizationViews(QObject):
                        initial_state=to_checkpoint(state), publish_hz=0, cuda_graphs="off")
 
     def set_learning_rate(self, value: float) -> bool:
-        from ..training.commands import SetTrainingCommand
+        from nnstudio.gui.editor.commands import SetTrainingCommand
 
         command = SetTrainingCommand(self.window.design, "learning_rate", value)
         pushed = self.window.session.push(command)

@@ -8,8 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton, QWidget
 
-from ..commands import SetParamCommand
-from ..training.commands import SetDatasetCommand, SetTrainingCommand
+from nnstudio.gui.editor.commands import SetDatasetCommand, SetParamCommand, SetTrainingCommand
 
 # Playground's menus.
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)

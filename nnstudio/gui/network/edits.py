@@ -11,9 +11,16 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from nnstudio.core.document import Design
+from nnstudio.gui.editor.commands import (
+    AddLayerCommand,
+    ConnectCommand,
+    DisconnectCommand,
+    MoveCommand,
+    RemoveCommand,
+    SetInputFeaturesCommand,
+    SetParamCommand,
+)
 
-from ..commands import AddLayerCommand, ConnectCommand, DisconnectCommand, MoveCommand, RemoveCommand, SetParamCommand
-from ..training.commands import SetInputFeaturesCommand
 from .layout import SMALL_UNITS, network_layout
 
 ApplyValue = Callable[[str, int, float], None]

@@ -106,7 +106,7 @@ class RunsController(QObject):
 
     def bind(self, design_path: Path | None) -> None:
         """Show (and record into) the store of this design file."""
-        from ..locations import app_data_dir
+        from nnstudio.gui.base.locations import app_data_dir
 
         path = store_path_for(design_path, app_data_dir())
         if path == self.store_path and self.store is not None:

@@ -6,19 +6,18 @@ pyqtgraph is loaded after the window's first paint, torch when training, a check
 
 from __future__ import annotations
 
-from typing import Any
-
 from .controller import TrainingController
+from .host import TrainingHost
 
 
-def attach_training(window: Any) -> TrainingController:
+def attach_training(window: TrainingHost) -> TrainingController:
     """Add training to a MainWindow: the Training panel and plot docks, the Train menu, toolbar and status
     widgets. The returned controller stops training and waits for its thread when the window closes
     (it listens to the window's `closing` signal); `controller.shutdown()` does the same on demand."""
-    existing = window.findChild(TrainingController)
+    existing = window.qt_window().findChild(TrainingController)
     if existing is not None:
         return existing
     return TrainingController(window)
 
 
-__all__ = ["TrainingController", "attach_training"]
+__all__ = ["TrainingController", "TrainingHost", "attach_training"]

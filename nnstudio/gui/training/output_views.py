@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..dock_layout import elastic_label
+from nnstudio.gui.base.dock_layout import elastic_label
 
 WRONG = QColor("#d62728")
 RIGHT = QColor("#2ca02c")

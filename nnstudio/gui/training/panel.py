@@ -51,10 +51,10 @@ from nnstudio.core.settings import (
     UNLIMITED_EPOCHS,
 )
 
-from ..param_form import ParamForm
-from ..theme import canvas_colours
-from ..wheel_guard import guard_wheel
-from .commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand
+from ..base.theme import canvas_colours
+from ..base.wheel_guard import guard_wheel
+from ..editor.commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand
+from ..editor.param_form import ParamForm
 from .preview import DatasetLoader, DatasetPreview
 
 SOURCES = (("playground", "Playground (2-D)"), ("builtin", "Built-in"), ("csv", "CSV file"), ("npz", "NPZ file"))

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.settings import UNLIMITED_EPOCHS
 
-from ..dock_layout import elastic_label
+from ..base.dock_layout import elastic_label
 from .colors import (
     CURVE_COLOURS,
     NEGATIVE,

@@ -19,8 +19,8 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "resources" / "examples" / "play
 @pytest.fixture
 def network_studio(qtbot, monkeypatch):
     """(window, controller, panel) on the Playground example, its Network tab showing."""
-    from nnstudio.gui.mainwindow import MainWindow
     from nnstudio.gui.network import attach_network_view
+    from nnstudio.gui.shell.mainwindow import MainWindow
     from nnstudio.gui.training import attach_training
 
     window = MainWindow()

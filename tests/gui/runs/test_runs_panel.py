@@ -20,7 +20,7 @@ TIMEOUT_MS = 120_000
 @pytest.fixture
 def design_file(tmp_path: Path) -> Path:
     design = load_design(PLAYGROUND)
-    design.set_training(epochs=3)
+    design.set_training(epochs=3, until_paused=False)  # the example trains until paused, as Playground does
     path = tmp_path / "circle.nnstudio"
     save_design(design, path)
     return path
@@ -39,8 +39,8 @@ def swept(design_file: Path) -> Path:
 
 @pytest.fixture
 def studio(qtbot, monkeypatch, design_file):
-    from nnstudio.gui.mainwindow import MainWindow
     from nnstudio.gui.runs import attach_runs
+    from nnstudio.gui.shell.mainwindow import MainWindow
     from nnstudio.gui.training import attach_training
 
     window = MainWindow()
@@ -227,8 +227,8 @@ def test_corrupt_store_is_set_aside_and_the_user_told(qtbot, monkeypatch, tmp_pa
     store = design_file.parent / "nnstudio-runs" / "runs.sqlite"
     store.parent.mkdir()
     store.write_bytes(b"not a database" * 100)
-    from nnstudio.gui.mainwindow import MainWindow
     from nnstudio.gui.runs import attach_runs
+    from nnstudio.gui.shell.mainwindow import MainWindow
 
     window = MainWindow()  # deleted below, on the GUI thread (not handed to qtbot)
     runs = attach_runs(window)

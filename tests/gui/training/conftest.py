@@ -47,7 +47,7 @@ def studio(qtbot, monkeypatch, training_dialogs):
     """A shown main window on the Playground example with training attached; returns (window, controller).
 
     At the end the controller is shut down before the window goes, whatever the test left running."""
-    from nnstudio.gui.mainwindow import MainWindow
+    from nnstudio.gui.shell.mainwindow import MainWindow
     from nnstudio.gui.training import attach_training
 
     window = MainWindow()

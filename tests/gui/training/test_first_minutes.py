@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QSlider
 
-from nnstudio.gui import dock_layout
+from nnstudio.gui.base import dock_layout
 
 
 def _wheel(widget, notches: int = -3) -> None:
@@ -172,8 +172,8 @@ def test_paste_never_lands_on_existing_blocks_and_says_pasted(studio):
 def test_examples_open_at_a_readable_zoom_and_exports_never_suggest_the_examples_folder(studio, qtbot):
     from gui_training_helpers import ROOT
 
-    from nnstudio.gui.locations import examples_dir
-    from nnstudio.gui.mainwindow import READABLE_ZOOM
+    from nnstudio.gui.base.locations import examples_dir
+    from nnstudio.gui.shell.mainwindow import READABLE_ZOOM
 
     window, controller = studio
     window.resize(1280, 720)

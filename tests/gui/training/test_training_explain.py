@@ -136,7 +136,7 @@ def test_a_design_edit_clears_the_explanation(explain, qtbot) -> None:
     window, controller, host = explain
     assert host.session.explain(2)
     hidden = window.design.layer_by_name("hidden2")
-    from nnstudio.gui.commands import SetParamCommand
+    from nnstudio.gui.editor.commands import SetParamCommand
 
     window.undo_stack.push(SetParamCommand(window.design, hidden.id, "units", 3))
     assert host.session.explanation is None and not host.panel.next_button.isEnabled()
@@ -199,7 +199,7 @@ def test_inspector_draws_the_activation_and_the_live_preactivations(explain, qtb
     share = flat_share("tanh", hist.counts, hist.low, hist.high)
     assert f"{share * 100:.0f} % of z are saturated" in view.share.text()
     # Another activation: the curve follows the document; a layer without one hides the view.
-    from nnstudio.gui.commands import SetParamCommand
+    from nnstudio.gui.editor.commands import SetParamCommand
 
     window.undo_stack.push(SetParamCommand(window.design, hidden1.id, "activation", "relu"))
     assert view.function == "relu"

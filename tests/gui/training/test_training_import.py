@@ -17,8 +17,8 @@ os.environ["NNSTUDIO_CONFIG_DIR"] = folder
 import nnstudio.gui.training
 assert "torch" not in sys.modules and "pyqtgraph" not in sys.modules, "package import"
 from PySide6.QtCore import QTimer
-from nnstudio.gui.app import create_application
-from nnstudio.gui.mainwindow import MainWindow
+from nnstudio.gui.shell.app import create_application
+from nnstudio.gui.shell.mainwindow import MainWindow
 from nnstudio.gui.training import attach_training
 app = create_application([])
 window = MainWindow()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from gui_training_helpers import RUN_TIMEOUT_MS, run_to_end, wait_running
 
-from nnstudio.gui.commands import SetParamCommand
+from nnstudio.gui.editor.commands import SetParamCommand
 
 LONG = 100_000  # epochs: a run that only ends when told to
 

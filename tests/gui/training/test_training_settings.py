@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSlider
 
-from nnstudio.gui.training.commands import SetDatasetCommand, SetTrainingCommand
+from nnstudio.gui.editor.commands import SetDatasetCommand, SetTrainingCommand
 
 
 def test_noise_slider_edits_the_design_and_one_drag_is_one_undo_step(studio):

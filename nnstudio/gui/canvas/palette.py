@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core import GROUPS, LAYER_TYPES
 
-from .canvas import MIME_LAYER_TYPE
-from .theme import group_colour, mix
+from ..base.theme import group_colour, mix
+from .scene import MIME_LAYER_TYPE
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 DESCRIPTION_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -3,7 +3,9 @@
 The canvas and inspector never update themselves from a command: they follow the document's events.
 A command is built from small steps, each knowing how to do and undo one edit operation exactly (indices
 included). If the document refuses the first `redo`, the steps already done are rolled back, the error is
-kept in `command.error` and the command marks itself obsolete, so the undo stack drops it.
+kept in `command.error` and the command marks itself obsolete, so the undo stack drops it. The design's
+dataset and training settings are edited by commands of the same family (`SetDatasetCommand`,
+`SetTrainingCommand`, `SetInputFeaturesCommand`); repeated edits of one field merge into one undo step.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from nnstudio.core import Connection, Design, DesignError, layer_type
+from nnstudio.core.settings import DATASET_FIELDS, TRAINING_FIELDS
 
 Position = tuple[float, float]
 
@@ -156,6 +159,56 @@ class _SetMeta(_Step):
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
+
+class _SetSetting(_Step):
+    """One field of the dataset spec ("dataset") or the training configuration ("training")."""
+
+    def __init__(self, section: str, key: str, value: Any) -> None:
+        self.section, self.key, self.value = section, key, value
+        self.old: Any = None
+
+    def current(self, design: Design) -> Any:
+        return getattr(getattr(design, self.section), self.key)
+
+    def _apply(self, design: Design, value: Any) -> None:
+        if self.section == "dataset":
+            design.set_dataset(**{self.key: value})
+        else:
+            design.set_training(**{self.key: value})
+
+    def do(self, design: Design) -> None:
+        self.old = self.current(design)
+        self._apply(design, self.value)
+
+    def undo(self, design: Design) -> None:
+        self._apply(design, self.old)
+
+
+class _SetFeatures(_Step):
+    """Playground's input features and, like Playground, that many features on the Input layer."""
+
+    def __init__(self, features: tuple[str, ...], input_id: str | None) -> None:
+        self.features, self.input_id = tuple(features), input_id
+        self.old_features: tuple[str, ...] | None = None
+        self.old_count: int | None = None
+
+    def do(self, design: Design) -> None:
+        first = self.old_features is None
+        if first:
+            self.old_features = design.dataset.features
+        design.set_dataset(features=self.features)
+        self.features = design.dataset.features
+        if self.input_id is not None and self.input_id in design.layers:
+            old = design.set_param(self.input_id, "features", len(self.features))
+            if first:
+                self.old_count = old
+
+    def undo(self, design: Design) -> None:
+        if self.input_id is not None and self.old_count is not None and self.input_id in design.layers:
+            design.set_param(self.input_id, "features", self.old_count)
+        if self.old_features is not None:
+            design.set_dataset(features=self.old_features)
+
 
 class DesignCommand(QUndoCommand):
     """An undoable edit made of steps; subclasses fill `self.steps` (or build them on first redo)."""
@@ -383,3 +436,76 @@ def _fresh_id(design: Design, reserved: set[str]) -> str:
     while f"L{n}" in design.layers or f"L{n}" in reserved:
         n += 1
     return f"L{n}"
+
+
+# ---- the design's dataset and training settings -------------------------------------------------------
+
+_TITLES = {"features": "input features", "noise": "noise", "train_percent": "training %"}
+
+
+def _setting_title(section: str, key: str) -> str:
+    if key in _TITLES:
+        return _TITLES[key]
+    spec = (DATASET_FIELDS if section == "dataset" else TRAINING_FIELDS).get(key)
+    return spec.title.lower() if spec is not None else key.replace("_", " ")
+
+
+class _SetSettingCommand(DesignCommand):
+    """Set one field of the design's dataset spec or training configuration; a value equal to the old one
+    (after the document's normalisation) changes nothing, so the command drops itself."""
+
+    SECTION = ""
+    MERGE_ID = 0
+
+    def __init__(self, design: Design, key: str, value: Any) -> None:
+        super().__init__(design, f"Change {_setting_title(self.SECTION, key)}")
+        self.key = key
+        self.step = _SetSetting(self.SECTION, key, value)
+        self.steps = [self.step]
+
+    @property
+    def value(self) -> Any:
+        return self.step.value
+
+    @property
+    def old(self) -> Any:
+        return self.step.old
+
+    def redo(self) -> None:
+        first = not self._done_once
+        super().redo()
+        if first and self.error is None:
+            self.step.value = self.step.current(self.design)
+            if self.step.value == self.step.old:
+                self.setObsolete(True)
+
+    def id(self) -> int:
+        return self.MERGE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if type(other) is not type(self) or other.error is not None or other.key != self.key:
+            return False
+        if other.design is not self.design:
+            return False
+        self.step.value = other.step.value
+        self.setObsolete(self.step.value == self.step.old)  # dragged back to where it started
+        return True
+
+
+class SetDatasetCommand(_SetSettingCommand):
+    SECTION = "dataset"
+    MERGE_ID = 0x4E4E10
+
+
+class SetTrainingCommand(_SetSettingCommand):
+    SECTION = "training"
+    MERGE_ID = 0x4E4E11
+
+
+class SetInputFeaturesCommand(DesignCommand):
+    """Change Playground's input features and, like Playground, give the Input layer that many features."""
+
+    def __init__(self, design: Design, features: tuple[str, ...], input_id: str | None) -> None:
+        super().__init__(design, "Change input features")
+        self.step = _SetFeatures(features, input_id)
+        self.steps = [self.step]

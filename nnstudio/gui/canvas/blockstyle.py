@@ -13,8 +13,8 @@ from PySide6.QtGui import QFont, QFontMetricsF, QGuiApplication
 from nnstudio.core.catalogue import ACTIVATION_TITLES, layer_activation
 from nnstudio.core.document import Layer
 
+from ..base.theme import CanvasColours, canvas_colours
 from .layer_summaries import SUMMARIES
-from .theme import CanvasColours, canvas_colours
 
 
 @dataclass(frozen=True)

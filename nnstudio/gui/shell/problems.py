@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-from .theme import canvas_colours
+from ..base.theme import canvas_colours
 
 LAYER_ROLE = Qt.ItemDataRole.UserRole
 

@@ -12,15 +12,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 from nnstudio.core import Design
 from nnstudio.resources import RESOURCES
 
-from .cnn.wiring import attach_inside_views
-from .explain import attach_explain
-from .landscape import attach_optimization
-from .locations import default_design_path
+from ..base.locations import default_design_path
+from ..cnn.wiring import attach_inside_views
+from ..explain import attach_explain
+from ..landscape import attach_optimization
+from ..model_import import attach_model_import
+from ..network import attach_network_view
+from ..runs import attach_runs
+from ..training import attach_training
 from .mainwindow import APP_NAME, MainWindow
-from .model_import import attach_model_import
-from .network import attach_network_view
-from .runs import attach_runs
-from .training import attach_training
 
 
 def application_icon() -> QIcon:

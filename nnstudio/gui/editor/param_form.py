@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 from nnstudio.core import ParamSpec
 from nnstudio.core.catalogue import ACTIVATION_TITLES
 
-from .theme import mix
-from .wheel_guard import WheelGuard, guard_control
+from ..base.theme import mix
+from ..base.wheel_guard import WheelGuard, guard_control
 
 
 def heading_label(text: str) -> QLabel:

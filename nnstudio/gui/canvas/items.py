@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneHoverEvent, QGraphics
 from nnstudio.core import Connection, Diagnostic, fmt_shape, layer_type
 from nnstudio.core.document import Layer
 
+from ..base.theme import group_colour, mix
 from .blockstyle import BlockStyle, activation_title, format_params, layer_summary
-from .theme import group_colour, mix
 
 
 class ConnectionHost(Protocol):

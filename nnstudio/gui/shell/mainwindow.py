@@ -8,7 +8,6 @@ restores their saved place. Dialogs go through small methods (`show_error`, `ask
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, QSize, Qt, QTimer, Signal
@@ -22,7 +21,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -33,32 +31,30 @@ from PySide6.QtWidgets import (
 )
 
 import nnstudio
-from nnstudio import io as design_io  # its loader (pydantic) is imported on first use, after first paint
-from nnstudio.core import Design, FormatError, NNStudioError
+from nnstudio.core import Design
 from nnstudio.core.inference import format_count
 
-from . import appearance, dock_layout
-from .canvas import CanvasScene, CanvasView
-from .commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
-from .fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
-from .icons import icon, set_icon
-from .inspector import Inspector
-from .layout import layered_layout
-from .locations import DESIGN_SUFFIX, app_settings, example_paths, example_title, recovery_dir
-from .palette import LayerPalette
+from ..base import dock_layout
+from ..base.icons import icon, set_icon
+from ..base.locations import DESIGN_SUFFIX, app_settings, recovery_dir
+from ..canvas.fragment import fragment_from_mime
+from ..canvas.palette import LayerPalette
+from ..canvas.scene import CanvasScene, CanvasView
+from ..editor.inspector import Inspector
+from ..editor.recovery import RecoveryStore
+from ..editor.session import DesignSession
+from . import appearance
 from .problems import ProblemsPanel
-from .recovery import RecoveryEntry, RecoveryStore
-from .render import render_design
-from .session import DesignSession
+from .window_editing import WindowEditing
+from .window_files import WindowFiles
+from .window_recovery import WindowRecovery
 
 APP_NAME = "NN Studio"
 READABLE_ZOOM = 0.7  # below this, blocks hide their shapes and parameter counts
-MAX_RECENT = 10
 AUTOSAVE_SECONDS = 30
-_FILE_FILTER = f"NN Studio designs (*{DESIGN_SUFFIX});;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
     """One design at a time: the palette on the left, the canvas in the middle, the inspector on the right."""
 
     closing = Signal()  # the user agreed to close; panels stop their work (e.g. training) here
@@ -138,6 +134,10 @@ class MainWindow(QMainWindow):
         """A top-level menu: 'file', 'edit', 'view', 'layout' or 'help'."""
         return self.menus[name]
 
+    def qt_window(self) -> QMainWindow:
+        """This window as a Qt widget (what `training.host.TrainingHost` asks of a host)."""
+        return self
+
     def add_dock(self, widget: QWidget, title: str, object_name: str,
                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
                  tabify_with: QDockWidget | None = None, shortcut: QKeySequence | str | None = None) -> QDockWidget:
@@ -175,423 +175,6 @@ class MainWindow(QMainWindow):
         self.status_label.setStyleSheet(f"color: {colour}" if error else "")
         self.status_label.setProperty("error", error)
         self._status_clear.start(timeout_ms)
-
-    # ---- dialogs (replaced in tests) ---------------------------------------------------------------
-
-    def show_error(self, title: str, message: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self)
-        box.setObjectName("errorDialog")
-        box.setInformativeText(message)
-        box.exec()
-
-    def ask_save_changes(self, doing: str) -> str:
-        """'save', 'discard' or 'cancel' for the unsaved changes before `doing` (e.g. 'opening a file')."""
-        box = QMessageBox(self)
-        box.setObjectName("saveChangesDialog")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setText(f"Save the changes to '{self._display_name()}' before {doing}?")
-        box.setInformativeText("Your changes will be lost if you don't save them.")
-        box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                               | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
-
-    def ask_confirm(self, title: str, message: str, accept: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, title, message, QMessageBox.StandardButton.Cancel, self)
-        box.setObjectName("confirmDialog")
-        ok = box.addButton(accept, QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is ok
-
-    def ask_recover(self, entry: RecoveryEntry) -> str:
-        """'recover', 'discard' or 'later' for unsaved work a crashed session left behind."""
-        box = QMessageBox(self)
-        box.setObjectName("recoveryDialog")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Recover unsaved work")
-        box.setText("NN Studio did not close normally last time, and unsaved work was kept.")
-        box.setInformativeText(f"Recover {entry.describe()}?\n\nLater keeps the copy and asks again "
-                               "at the next start.")
-        recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(recover)
-        box.exec()
-        clicked = box.clickedButton()
-        return "recover" if clicked is recover else "discard" if clicked is discard else "later"
-
-    def choose_open_path(self) -> Path | None:
-        start = str(self.current_path.parent) if self.current_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open Design", start, _FILE_FILTER)
-        return Path(path) if path else None
-
-    def choose_save_path(self, title: str, suggested: str, file_filter: str) -> Path | None:
-        path, _ = QFileDialog.getSaveFileName(self, title, suggested, file_filter)
-        return Path(path) if path else None
-
-    # ---- files -----------------------------------------------------------------------------------
-
-    def maybe_keep_changes(self, doing: str) -> bool:
-        """True when it is fine to replace the design: no unsaved changes, saved, or discarded."""
-        if not self.session.is_modified:
-            return True
-        answer = self.ask_save_changes(doing)
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
-
-    def new_design(self) -> bool:
-        if not self.maybe_keep_changes("starting a new design"):
-            return False
-        design = Design("Untitled")  # on Playground's circle data, so with Playground's recipe
-        design.set_training(recipe="playground", init="playground", until_paused=True)
-        self.set_design(design, None)
-        self.status("New design: drag layers from the palette onto the canvas")
-        return True
-
-    def open_dialog(self) -> bool:
-        if not self.maybe_keep_changes("opening another design"):
-            return False
-        path = self.choose_open_path()
-        return self.open_file(path, ask=False) if path is not None else False
-
-    def open_file(self, path: str | Path, ask: bool = True) -> bool:
-        """Open a design file; a file that cannot be read opens nothing and says why (with its JSON path)."""
-        path = Path(path)
-        if ask and not self.maybe_keep_changes("opening another design"):
-            return False
-        try:
-            design = design_io.load_design(path)
-        except (FormatError, NNStudioError, OSError) as exc:
-            self.show_error("Could not open the design", f"{path}\n\n{exc}")
-            self.status(f"Could not open {path.name}", error=True)
-            return False
-        self.set_design(design, path)
-        self._add_recent(path)
-        self.status(f"Opened {path}")
-        return True
-
-    def open_example(self, path: str | Path, ask: bool = True) -> bool:
-        """Open a bundled example as a new, unsaved design (Save asks where to keep the copy)."""
-        path = Path(path)
-        if ask and not self.maybe_keep_changes("opening an example"):
-            return False
-        try:
-            design = design_io.load_design(path)
-        except (FormatError, NNStudioError, OSError) as exc:
-            self.show_error("Could not open the example", f"{path}\n\n{exc}")
-            return False
-        self.set_design(design, None, note="example")
-        self.status(f"Example '{example_title(path)}': edit it freely, Save keeps your own copy")
-        return True
-
-    def set_design(self, design: Design, path: Path | None, note: str = "") -> None:
-        """Show `design` with a fresh history (the window's design object stays the same)."""
-        self._title_note = note
-        self.session.replace_design(design, path)
-        self._edits = self._autosaved_at = 0
-        self.recovery.clear()
-        positions = {layer.position for layer in self.design.layers.values()}
-        if len(self.design.layers) > 1 and len(positions) == 1:
-            # A file written by a script without positions: lay it out once (an undoable step).
-            self.auto_layout(fit=False)
-        self._apply_view_state()
-        self._update_title()
-        self._update_status()
-
-    def save(self) -> bool:
-        if self.current_path is None:
-            return self.save_as()
-        return self.save_to(self.current_path)
-
-    def save_as(self) -> bool:
-        suggested = self.current_path or Path(_safe_file_stem(self.design.name) + DESIGN_SUFFIX)
-        if self.current_path is None:
-            folder = Path(self.settings.value("files/lastFolder", str(Path.home())) or Path.home())
-            suggested = folder / suggested.name
-        path = self.choose_save_path("Save Design As", str(suggested), _FILE_FILTER)
-        if path is None:
-            return False
-        if path.suffix != DESIGN_SUFFIX:
-            path = path.with_name(path.name + DESIGN_SUFFIX)
-        return self.save_to(path)
-
-    def save_to(self, path: str | Path) -> bool:
-        """Save atomically to `path`; on failure the old file is untouched and the user is told why."""
-        path = Path(path)
-        self._store_view_state()
-        try:
-            design_io.save_design(self.design, path)
-        except (NNStudioError, OSError) as exc:
-            self.show_error("Could not save the design", str(exc))
-            self.status(f"Not saved: {exc}", error=True)
-            return False
-        self._title_note = ""
-        self.undo_stack.setClean()
-        self.session.set_path(path)
-        self.recovery.clear()
-        self._add_recent(path)
-        self.settings.setValue("files/lastFolder", str(path.parent))
-        self._update_title()
-        self.status(f"Saved {path}")
-        return True
-
-    def revert(self) -> bool:
-        path = self.current_path
-        if path is None:
-            return False
-        if self.session.is_modified and not self.ask_confirm(
-                "Revert", f"Discard your changes and reload '{path.name}' from disk?", "Revert"):
-            return False
-        try:
-            design = design_io.load_design(path)
-        except (FormatError, NNStudioError, OSError) as exc:
-            self.show_error("Could not reload the design", f"{path}\n\n{exc}")
-            return False
-        self.set_design(design, path)
-        self.status(f"Reverted to the saved {path.name}")
-        return True
-
-    def export_diagram(self, suffix: str, path: str | Path | None = None) -> bool:
-        """Export the diagram as .svg or .png (asks where unless `path` is given)."""
-        if path is None:
-            folder = self.current_path.parent if self.current_path else Path(
-                self.settings.value("files/lastFolder", str(Path.home())) or Path.home())
-            stem = self.current_path.stem if self.current_path else _safe_file_stem(self.design.name)
-            kind = suffix.lstrip(".").upper()
-            path = self.choose_save_path(f"Export Diagram as {kind}", str(folder / f"{stem}{suffix}"),
-                                         f"{kind} image (*{suffix})")
-            if path is None:
-                return False
-        path = Path(path)
-        if path.suffix.lower() != suffix:
-            path = path.with_name(path.name + suffix)
-        try:
-            render_design(self.design, path)
-        except (NNStudioError, OSError) as exc:
-            self.show_error("Could not export the diagram", str(exc))
-            return False
-        self.status(f"Exported {path}")
-        return True
-
-    def _add_recent(self, path: Path) -> None:
-        resolved = str(Path(path).resolve())
-        recent = [p for p in self.recent_files() if p != resolved]
-        self.settings.setValue("files/recent", [resolved] + recent[:MAX_RECENT - 1])
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("files/recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])][:MAX_RECENT]
-
-    def _fill_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        recent = self.recent_files()
-        for i, name in enumerate(recent):
-            path = Path(name)
-            action = menu.addAction(f"&{i + 1 if i < 9 else 0}  {path.name}")
-            action.setToolTip(str(path))
-            action.setStatusTip(str(path))
-            action.setEnabled(path.exists())
-            action.triggered.connect(lambda _checked=False, p=path: self.open_file(p))
-        if not recent:
-            menu.addAction("No recent designs").setEnabled(False)
-        menu.addSeparator()
-        clear = menu.addAction("Clear Recent")
-        clear.setObjectName("actionClearRecent")
-        clear.setEnabled(bool(recent))
-        clear.triggered.connect(lambda: self.settings.setValue("files/recent", []))
-
-    def _fill_examples_menu(self) -> None:
-        menu = self.examples_menu
-        menu.clear()
-        paths = example_paths()
-        for path in paths:
-            action = menu.addAction(example_title(path))
-            action.setObjectName(f"actionExample_{path.stem.replace('-', '_')}")
-            action.setStatusTip(f"Open the '{example_title(path)}' example as a new design")
-            action.triggered.connect(lambda _checked=False, p=path: self.open_example(p))
-        if not paths:
-            menu.addAction("No examples installed").setEnabled(False)
-
-    # ---- recovery --------------------------------------------------------------------------------
-
-    def autosave_now(self) -> Path | None:
-        """Write the recovery copy if there are unsaved changes not yet autosaved; returns its path."""
-        if not self.session.is_modified:
-            if self.recovery.has_copy:
-                self.recovery.clear()
-            return None
-        if self.recovery.has_copy and self._autosaved_at == self._edits:
-            return self.recovery.design_path
-        try:
-            path = self.recovery.write(design_io.dumps(self.design), self.current_path, self.design.name)
-        except (NNStudioError, OSError, ValueError) as exc:
-            self.status(f"Autosave failed: {exc}", error=True)
-            return None
-        self._autosaved_at = self._edits
-        return path
-
-    def offer_recovery(self) -> bool:
-        """Offer unsaved work left by sessions that did not exit cleanly; True if one was recovered."""
-        recovered = False
-        for entry in self.recovery.orphans():
-            if recovered:
-                self.recovery.release(entry)  # one at a time: the others are offered at the next start
-                continue
-            choice = self.ask_recover(entry)
-            if choice == "recover":
-                recovered = self._recover(entry)
-            elif choice == "discard":
-                self.recovery.discard(entry)
-            else:
-                self.recovery.release(entry)
-        return recovered
-
-    def _recover(self, entry: RecoveryEntry) -> bool:
-        if not self.maybe_keep_changes("recovering unsaved work"):
-            self.recovery.release(entry)
-            return False
-        try:
-            design = design_io.load_design(entry.design_path)
-        except (FormatError, NNStudioError, OSError) as exc:
-            self.show_error("Could not recover the design", f"{entry.design_path}\n\n{exc}")
-            self.recovery.release(entry)
-            return False
-        self.set_design(design, entry.source, note="recovered")
-        self.undo_stack.resetClean()  # recovered work is unsaved work
-        self._edits += 1
-        # Our own copy first, then the orphan goes: the work is never only in memory.
-        if self.autosave_now() is None:
-            self.recovery.release(entry)
-        else:
-            self.recovery.discard(entry)
-        self._update_title()
-        self.status("Recovered unsaved work: save it to keep it")
-        return True
-
-    # ---- editing ---------------------------------------------------------------------------------
-
-    def delete_selection(self) -> bool:
-        layers = self.scene.selected_layer_ids()
-        connections = self.scene.selected_connections()
-        if not layers and not connections:
-            return False
-        return self.session.push(RemoveCommand(self.design, layers, connections))
-
-    def copy_selection(self) -> bool:
-        ids = self.scene.selected_layer_ids()
-        if not ids:
-            self.status("Select layers to copy")
-            return False
-        put_on_clipboard(make_fragment(self.design, ids))
-        self.status(f"Copied {len(ids)} layer{'s' if len(ids) != 1 else ''}")
-        return True
-
-    def cut_selection(self) -> bool:
-        if not self.copy_selection():
-            return False
-        layers = self.scene.selected_layer_ids()
-        command = RemoveCommand(self.design, layers)
-        command.setText(command.text().replace("Delete", "Cut", 1))
-        return self.session.push(command)
-
-    def paste(self) -> bool:
-        mime = QGuiApplication.clipboard().mimeData()
-        fragment = fragment_from_mime(mime)
-        if not fragment or not fragment["layers"]:
-            self.status("The clipboard holds no layers")
-            return False
-        key = repr(fragment)
-        self._paste_count = self._paste_count + 1 if key == self._paste_source else 1
-        self._paste_source = key
-        step = self.scene.style.grid * 3
-        offset = (step * self._paste_count, step * self._paste_count)
-        cursor = self.canvas.mapFromGlobal(self.canvas.cursor().pos())
-        if self.canvas.viewport().rect().contains(cursor) and self.canvas.underMouse():
-            # Pasting with the mouse over the canvas puts the copy there.
-            left, top = fragment_bounds(fragment)
-            where = self.canvas.mapToScene(cursor)
-            offset = self.scene.snap(QPointF(where.x() - left, where.y() - top))
-        return self._push_fragment(fragment, self._free_offset(fragment, offset, step), "Paste")
-
-    def _free_offset(self, fragment, offset, step: float) -> tuple[float, float]:
-        """Move a paste on, a few grid steps at a time, until no pasted block lands on an existing one."""
-        taken = [layer.position for layer in self.design.layers.values()]
-        near = step * 0.9
-        dx, dy = float(offset[0]), float(offset[1])
-        for _ in range(50):
-            spots = [(item["position"][0] + dx, item["position"][1] + dy) for item in fragment["layers"]]
-            if not any(abs(x - tx) < near and abs(y - ty) < near for x, y in spots for tx, ty in taken):
-                break
-            dx, dy = dx + step, dy + step
-        return dx, dy
-
-    def duplicate_selection(self) -> bool:
-        ids = self.scene.selected_layer_ids()
-        if not ids:
-            return False
-        step = self.scene.style.grid * 3
-        return self._push_fragment(make_fragment(self.design, ids), (step, step), "Duplicate")
-
-    def _push_fragment(self, fragment, offset, verb: str) -> bool:
-        command = PasteCommand(self.design, fragment, offset, verb=verb)
-        if not self.session.push(command):
-            self.status(f"Could not {verb.lower()}: {command.error}", error=True)
-            return False
-        self.select_layers(command.layer_ids)
-        count = len(command.layer_ids)
-        self.status(f"{verb.rstrip('e')}ed {count} layer{'s' if count != 1 else ''}")
-        return True
-
-    def select_all(self) -> None:
-        self.select_layers(self.design.layers)
-
-    def auto_layout(self, fit: bool = True) -> bool:
-        style = self.scene.style
-        positions = layered_layout(self.design, style.column_step, style.row_step)
-        command = AutoLayoutCommand(self.design, positions)
-        if not command.steps:
-            if fit:
-                self.canvas.fit_all()
-            return False
-        self.session.push(command)
-        self.scene.update_scene_rect()
-        if fit:
-            self.canvas.fit_all()
-        return True
-
-    def align_selection(self, horizontal: bool) -> bool:
-        """Line the selected layers up in a row (same y) or a column (same x)."""
-        ids = self.scene.selected_layer_ids()
-        if len(ids) < 2:
-            return False
-        positions = [self.design.layers[lid].position for lid in ids]
-        if horizontal:
-            y = sorted(p[1] for p in positions)[len(positions) // 2]
-            moves = {lid: (pos, (pos[0], y)) for lid, pos in zip(ids, positions, strict=True)}
-            text = f"Align {len(ids)} layers in a row"
-        else:
-            x = sorted(p[0] for p in positions)[len(positions) // 2]
-            moves = {lid: (pos, (x, pos[1])) for lid, pos in zip(ids, positions, strict=True)}
-            text = f"Align {len(ids)} layers in a column"
-        command = MoveCommand(self.design, moves, text)
-        return bool(command.steps) and self.session.push(command)
-
-    def add_layer_from_palette(self, type_name: str) -> str | None:
-        """Double-click in the palette: add the layer after the selected one (connected), or at a free place."""
-        selected = self.scene.selected_layer_ids()
-        anchor = selected[-1] if len(selected) == 1 else None
-        where = self.scene.free_spot_right_of(anchor)
-        layer_id = self.scene.add_layer_at(type_name, where, connect_from=anchor)
-        if layer_id is not None:
-            self.canvas.ensureVisible(self.scene.blocks[layer_id])
-        return layer_id
 
     # ---- building the window ---------------------------------------------------------------------
 
@@ -699,7 +282,7 @@ class MainWindow(QMainWindow):
         self.examples_menu = file_menu.addMenu("&Examples")
         self.examples_menu.setObjectName("menuExamples")
         self._fill_examples_menu()
-        from .playground_import import add_import_action
+        from ..playground_import import add_import_action
 
         add_import_action(self, file_menu)
         file_menu.addSeparator()
@@ -871,7 +454,7 @@ class MainWindow(QMainWindow):
         self.scene.set_show_shapes(show)
         self.settings.setValue("view/showShapes", show)
 
-    def _apply_view_state(self) -> None:
+    def apply_view_state(self) -> None:
         view = self.design.view
         if view.zoom == 1.0 and view.center_x == 0.0 and view.center_y == 0.0:
             self.canvas.fit_all(min_zoom=READABLE_ZOOM)  # blocks keep their shapes and counts legible
@@ -972,9 +555,3 @@ def _bool_setting(settings: QSettings, key: str, default: bool) -> bool:
     if isinstance(value, str):
         return value.lower() in ("1", "true", "yes")
     return bool(value)
-
-
-def _safe_file_stem(name: str) -> str:
-    """'Playground: circle' → 'playground-circle', a file name that works on every system."""
-    stem = re.sub(r"[^\w]+", "-", name.lower(), flags=re.UNICODE).strip("-_")
-    return stem[:80] or "design"

@@ -13,8 +13,8 @@ from typing import Any
 from PySide6.QtGui import QAction, QActionGroup, QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from . import dock_layout
-from .icons import refresh_icons
+from ..base import dock_layout
+from ..base.icons import refresh_icons
 
 THEMES = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
 _ORIGINAL: dict[str, Any] = {}

@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core import Connection, DesignError, DesignEvent, InferenceResult, fmt_shape
 
+from ..base.locations import DESIGN_SUFFIX
+from ..base.theme import CanvasColours, canvas_colours
+from ..editor.commands import AddLayerCommand, ConnectCommand, MoveCommand
+from ..editor.session import DesignSession
 from .blockstyle import make_block_style
-from .canvas_items import BlockItem, ConnectionItem, DragLine, PortItem
-from .commands import AddLayerCommand, ConnectCommand, MoveCommand
-from .locations import DESIGN_SUFFIX
-from .session import DesignSession
-from .theme import CanvasColours, canvas_colours
+from .items import BlockItem, ConnectionItem, DragLine, PortItem
 
 MIME_LAYER_TYPE = "application/x-nnstudio-layer-type"
 _SCENE_MARGIN = 20_000.0

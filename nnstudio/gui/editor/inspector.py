@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 from nnstudio.core import DesignEvent, InferenceResult, fmt_shape, layer_type
 from nnstudio.core.inference import format_count
 
+from ..base.theme import canvas_colours, group_colour, mix
 from .commands import RenameCommand, SetDesignInfoCommand, SetParamCommand
 from .param_form import ParamForm, heading_label
 from .session import DesignSession
-from .theme import canvas_colours, group_colour, mix
 
 # Parameters that only matter in one mode of the layer: hidden in the other.
 _ONLY_WHEN = {

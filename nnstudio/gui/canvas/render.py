@@ -15,9 +15,9 @@ from nnstudio.core import Design, ExportError
 from nnstudio.core.inference import format_count
 from nnstudio.io.atomic import write_atomic
 
-from .canvas import CanvasScene
-from .session import DesignSession
-from .theme import canvas_colours, light_palette
+from ..base.theme import canvas_colours, light_palette
+from ..editor.session import DesignSession
+from .scene import CanvasScene
 
 FORMATS = (".svg", ".png")
 _PNG_PIXELS = 24_000_000  # above this, PNG export lowers its scale (encoding time grows with pixels)

@@ -1,0 +1,1 @@
+"""What every room of the window shares: theme colours, icons, file locations, dock sizes, wheel guard."""
