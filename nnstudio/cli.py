@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
+from nnstudio.core.text import shown
 
 SUBCOMMANDS = ("validate", "train", "render", "export", "open")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "open")
     if smoke:
         args_list.insert(0, "--smoke")
+    _never_fail_on_output()
     args = _parser().parse_args(args_list)
     command = args.command or "open"
     try:
@@ -85,12 +87,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return export_cli(args.checkpoint, args.format, args.output)
     except NNStudioError as exc:
-        print(f"nnstudio {command}: {exc}", file=sys.stderr)
+        print(f"nnstudio {command}: {shown(str(exc), None)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"nnstudio {command}: interrupted", file=sys.stderr)
         return 130
     return EXIT_FAILED  # pragma: no cover
+
+
+def _never_fail_on_output() -> None:
+    """A terminal that cannot show a character gets an escape for it, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
+                pass
 
 
 def _render(file: str, output: str) -> int:

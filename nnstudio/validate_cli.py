@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nnstudio.core.catalogue import fmt_shape, layer_activation
 from nnstudio.core.inference import infer
+from nnstudio.core.text import shown
 from nnstudio.data import dataset_diagnostics
 from nnstudio.io import load_design
 
@@ -26,7 +27,7 @@ def validate(path: str) -> int:
         rows.append((layer.name, kind, fmt_shape(result.shapes.get(lid)), params, mark))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     out = sys.stdout
-    print(f"{design.name} — {path}", file=out)
+    print(f"{shown(design.name, None)} — {shown(path, None)}", file=out)
     for i, row in enumerate(rows):
         line = "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
                           row[3].rjust(widths[3]), row[4]])
@@ -37,7 +38,7 @@ def validate(path: str) -> int:
     errors = [d for d in result.diagnostics if d.severity == "error"]
     warnings = [d for d in result.diagnostics if d.severity == "warning"]
     for d in result.diagnostics:
-        print(f"{d.severity}: {d.message}", file=out)
+        print(f"{d.severity}: {shown(d.message, None)}", file=out)
     if errors:
         print(f"invalid: {len(errors)} error(s), {len(warnings)} warning(s)", file=out)
         return 1

@@ -48,7 +48,8 @@ SCHEDULES = ("constant", "step", "exponential", "cosine")
 REGULARIZATIONS = ("none", "l1", "l2")
 REGRESSION_LOSSES = ("mse", "mae", "huber")
 INITIALIZATIONS = ("pytorch", "playground", "xavier", "kaiming")
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
+# ASCII digits and \Z: `\d` takes any Unicode digit and `$` matches before a trailing newline.
+_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:[0-9]{1,2})?)\Z")
 
 TRAINING_FIELDS: dict[str, ParamSpec] = {
     s.name: s
