@@ -73,7 +73,7 @@ def test_validate_prints_hostile_text_escaped_and_never_a_traceback(tmp_path, ca
     path.write_text(json.dumps(text), encoding="ascii")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "\x1b" not in err and "\\x1b[2J" in err and "\\ud800" in err
+    assert "\x1b" not in err and "\\u001b[2J" in err and "\\ud800" in err
     err.encode("utf-8")
     path.write_text(_file(name="\x1b]0;title\x07"), encoding="ascii")
     assert main(["validate", str(path)]) == 2
