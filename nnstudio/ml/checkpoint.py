@@ -31,6 +31,7 @@ from nnstudio.core.document import Design
 from nnstudio.core.errors import FormatError, NNStudioError, SaveError
 from nnstudio.core.text import shown
 from nnstudio.io.checkpoint_meta import TENSOR, read_optimizer_listing, read_rng_listing, read_training_state
+from nnstudio.io.regular_file import open_regular
 
 FORMAT = "nnstudio.checkpoint"
 VERSION = "2"
@@ -189,7 +190,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         return FormatError(f"{shown} is not an NN Studio checkpoint: {reason}", file=shown)
 
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             head = handle.read(8)
             header_len = _check_start(head, size, refuse)
