@@ -112,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
         design.set_training(epochs=args.epochs)
 
     from nnstudio.ml.checkpoint import load_checkpoint
+    from nnstudio.ml.faults import DivergedError
     from nnstudio.ml.trainer import Trainer
 
     initial = None
@@ -146,10 +147,15 @@ def main(args: argparse.Namespace) -> int:
     elif final is not None:
         _print_summary(out, trainer, final)
     code = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if error is not None else EXIT_OK
-    if args.out and error is None:
+    diverged = isinstance(error, DivergedError)  # the trainer put the last finite weights back: keep them
+    if args.out and (error is None or diverged):
         try:
             trainer.save_checkpoint(args.out)
-            print(f"saved checkpoint {args.out}", file=out)
+            if diverged:
+                when = f"from step {error.good_step}" if error.good_step else "the initial weights"
+                print(f"saved the last finite weights ({when}) to {args.out}", file=out)
+            else:
+                print(f"saved checkpoint {args.out}", file=out)
         except SaveError as exc:
             code = fail(EXIT_FAILED, str(exc))
     if args.metrics_json:
