@@ -28,6 +28,7 @@ from nnstudio.core.document import Design
 from nnstudio.core.errors import ExportError, NNStudioError
 from nnstudio.ml.builder import build_model
 from nnstudio.ml.codegen import generate_model_code, generate_train_code, plan_design
+from nnstudio.ml.export_budget import check_activation_budget
 
 # ONNX opset 18: the lowest the torch.export-based exporter emits natively, and read by ONNX Runtime ≥ 1.14,
 # OpenVINO, TensorRT 8.6+ and onnx2tf; every NN Studio layer (sine, GELU, BatchNorm, pools) maps onto it.
@@ -165,7 +166,9 @@ def check_model_fits(model: nn.Module, design: Design) -> None:
 
 
 def _example_input(design: Design) -> torch.Tensor:
-    shape = plan_design(design).input_shape
+    plan = plan_design(design)
+    shape = plan.input_shape
+    check_activation_budget(shape, (node.shape for node in plan.nodes[1:]))  # nodes[0] is the Input
     generator = torch.Generator().manual_seed(0)
     return torch.randn(EXAMPLE_BATCH, *shape, generator=generator)
 
