@@ -121,6 +121,11 @@ def main(args: argparse.Namespace) -> int:
             initial = load_checkpoint(args.resume)
         except NNStudioError as exc:
             return fail(EXIT_BAD_INPUT, str(exc))
+    from nnstudio.data.path_policy import outside_notice
+
+    notice = outside_notice(design.dataset, path.resolve().parent)
+    if notice:
+        print(f"{PROG}: {notice}", file=err)  # shown before the file is read
     epochs = design.training.epochs
     progress = ProgressLine(err)
     try:

@@ -9,6 +9,7 @@ from nnstudio.core.catalogue import fmt_shape, layer_activation
 from nnstudio.core.inference import infer
 from nnstudio.core.text import shown
 from nnstudio.data import dataset_diagnostics
+from nnstudio.data.path_policy import outside_notice
 from nnstudio.io import load_design
 
 
@@ -17,6 +18,9 @@ def validate(path: str) -> int:
     result = infer(design)
     # Only a design whose layers are sound is checked against its data; the layer problems come first.
     if result.ok:
+        notice = outside_notice(design.dataset, Path(path).resolve().parent)
+        if notice:
+            print(f"nnstudio validate: {notice}", file=sys.stderr)  # shown before the file is read
         result.diagnostics.extend(dataset_diagnostics(design, Path(path).resolve().parent))
     rows = [("name", "type", "output shape", "parameters", "")]
     for lid, layer in design.layers.items():

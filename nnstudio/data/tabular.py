@@ -138,7 +138,7 @@ def _read_csv(handle: IO[str], file: str, target: str, title: str) -> SourceData
     target_name = names[target_index]
     feature_columns = [i for i in range(len(names)) if i != target_index]
     if not feature_columns:
-        raise DataError(f"the file has only the target column '{target_name}'; add at least one feature "
+        raise DataError(f"the file has only the target column '{excerpt(target_name)}'; add at least one feature "
                         "column", file=file, row=header_line)
 
     width = len(names)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from nnstudio.core import Design
 from nnstudio.core.errors import DataError
 from nnstudio.data import load_csv
 
@@ -57,3 +58,35 @@ def test_a_foreign_file_is_echoed_only_as_short_excerpts(tmp_path: Path) -> None
         load_csv(path, target="label")
     message = str(info.value)
     assert "S" * 40 not in message and "root:x:0:0:root:/root:/bin/bashSS" not in message
+
+
+def test_the_cli_names_a_data_file_outside_the_design_folder_before_reading_it(tmp_path: Path, capsys) -> None:
+    import json
+
+    from nnstudio.cli import main
+    from nnstudio.io import dumps
+
+    folder = tmp_path / "shared" / "designs"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "private.csv"
+    outside.write_text("secret-first-line-" + "s" * 300 + "\n1\n2\n", encoding="utf-8")
+    design = Design("x")
+    a = design.add_layer("Input", "inp", {"features": 2})
+    b = design.add_layer("Output", "out", {"task": "binary", "units": 1})
+    design.connect(a.id, b.id)
+    data = json.loads(dumps(design))
+    data["dataset"].update(source="csv", path="../../private.csv")
+    path = folder / "d.nnstudio"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    main(["validate", str(path)])
+    captured = capsys.readouterr()
+    assert f"reading data from {outside.resolve()}, which is outside the design's folder" in captured.err
+    assert "s" * 40 not in captured.out + captured.err
+    assert main(["train", str(path), "--epochs", "1"]) == 2
+    captured = capsys.readouterr()
+    assert f"reading data from {outside.resolve()}" in captured.err.splitlines()[0]
+    (folder / "inside.csv").write_text("x1,x2,y\n1,2,a\n3,4,b\n", encoding="utf-8")
+    data["dataset"].update(path="inside.csv")
+    path.write_text(json.dumps(data), encoding="utf-8")
+    main(["validate", str(path)])
+    assert "reading data from" not in capsys.readouterr().err

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core import DesignEvent, NNStudioError
 
+from .. import data_consent
 from . import gcguard
 from .neuron_maps import NeuronMapOverlay
 from .pacing import PaintClock
@@ -541,6 +542,9 @@ class TrainingController(QObject):
         from .worker import TelemetryMailbox, TrainingJob, TrainingWorker
 
         design = self.window.design.copy()
+        if not data_consent.may_read(self.window, design.dataset, self.base_dir()):
+            self.say(data_consent.refusal(design.dataset, self.base_dir()), error=True)
+            return False
         initial = self.trained if self.trained is not None and self.trained.fits(design) else None
         note = ""
         if initial is None:
