@@ -50,10 +50,17 @@ def test_files_inside_the_folder_and_files_chosen_in_the_dialog_are_read_without
     (tmp_path / "sub").mkdir()
     assert data_consent.may_read(None, _spec("sub/data.csv"), str(tmp_path))
     assert data_consent.may_read(None, _spec(str(tmp_path / "data.csv")), str(tmp_path))
-    assert data_consent.may_read(None, _spec("/etc/passwd"), None)  # unsaved: the user typed it
     data_consent.allow(tmp_path, "/etc/hosts")
     assert data_consent.may_read(None, _spec("/etc/hosts"), str(tmp_path))
+    data_consent.allow(None, "/etc/hosts")
+    assert data_consent.may_read(None, _spec("/etc/hosts"), None)
     assert asked == []
+
+
+def test_a_design_without_a_folder_asks_about_any_data_file(tmp_path: Path, asked) -> None:
+    # Opened from a checkpoint (or never saved): there is no folder to be inside of.
+    assert data_consent.may_read(None, _spec(str(tmp_path / "x.csv")), None) is False
+    assert asked == [(tmp_path / "x.csv").resolve()]
 
 
 def test_a_link_inside_the_folder_that_leads_outside_counts_as_outside(tmp_path: Path, asked) -> None:
