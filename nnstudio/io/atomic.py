@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -93,24 +94,43 @@ def remove_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
     Best effort and never an error: the save itself has already succeeded.
     """
     target = Path(target)
-    pattern = stale_temp_pattern(target)
+    return remove_abandoned(target.parent, stale_temp_pattern(target))
+
+
+def lock_folder(folder: Path) -> int | None:
+    """Mark a staging folder as in use (an flock on it, held until the descriptor is closed); None if the
+    system has no such locks."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def remove_abandoned(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    """Remove the files and staging folders in `folder` whose names match `pattern` and that no live
+    process holds (see the module docstring); returns those removed."""
     removed: list[Path] = []
     try:
-        names = [entry.name for entry in os.scandir(target.parent) if pattern.match(entry.name)]
+        names = [entry.name for entry in os.scandir(folder) if pattern.match(entry.name)]
     except OSError:
         return removed
     for name in names:
-        path = target.parent / name
+        path = folder / name
         with contextlib.suppress(OSError):
             if _is_abandoned(path):
-                os.unlink(path)
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
                 removed.append(path)
     return removed
 
 
 def _is_abandoned(path: Path) -> bool:
     info = os.lstat(path)
-    if not stat.S_ISREG(info.st_mode):
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
         return False
     if fcntl is None:
         return time.time() - info.st_mtime > STALE_WITHOUT_LOCKS_S
