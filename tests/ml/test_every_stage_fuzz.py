@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nnstudio.cli import main as cli_main
@@ -172,6 +172,7 @@ def _through_every_stage(folder: Path, data: dict[str, Any], formats: tuple[str,
     except FormatError:
         if must_accept:
             raise
+        event("refused by the loader")
         return  # refused at the boundary, with a message: fine
     # Validate: exit 0, and nothing a terminal would act on in what it prints.
     code, printed = _validate(path)
@@ -190,6 +191,8 @@ def _through_every_stage(folder: Path, data: dict[str, Any], formats: tuple[str,
         export_model(model, design, fmt, target)
         got = _exported_output(fmt, target, design, x)
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5, msg=f"{fmt} gives other outputs")
+    if not must_accept:
+        event("accepted, and passed every stage")
 
 
 def _exported_output(fmt: str, target: Path, design: Design, x: torch.Tensor) -> torch.Tensor:
