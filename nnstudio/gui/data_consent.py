@@ -23,8 +23,11 @@ def outside_design_folder(spec: DatasetSpec, base_dir: str | None) -> Path | Non
 
     if base_dir is None:
         path = data_file(spec, None)
-        return Path(os.path.realpath(path)) if path is not None else None
-    return outside(spec, base_dir)
+        found = Path(os.path.realpath(path)) if path is not None else None
+    else:
+        found = outside(spec, base_dir)
+    # A file that is not there reveals nothing: the loader says it is missing, without a question first.
+    return found if found is not None and found.exists() else None
 
 
 def _folder_key(folder: Any) -> str:

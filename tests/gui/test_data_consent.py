@@ -59,6 +59,8 @@ def test_files_inside_the_folder_and_files_chosen_in_the_dialog_are_read_without
 
 def test_a_design_without_a_folder_asks_about_any_data_file(tmp_path: Path, asked) -> None:
     # Opened from a checkpoint (or never saved): there is no folder to be inside of.
+    assert data_consent.may_read(None, _spec(str(tmp_path / "x.csv")), None) is True  # missing: nothing to ask
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     assert data_consent.may_read(None, _spec(str(tmp_path / "x.csv")), None) is False
     assert asked == [(tmp_path / "x.csv").resolve()]
 
