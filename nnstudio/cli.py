@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from nnstudio import __version__
 from nnstudio.core.errors import NNStudioError
+from nnstudio.core.text import shown
 
 SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs",
                "landscape", "lr-find", "report", "import")
@@ -100,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "open")
     if smoke:
         args_list.insert(0, "--smoke")
+    _never_fail_on_output()
     args = _parser().parse_args(args_list)
     command = args.command or "open"
     try:
@@ -146,12 +148,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return import_cli.main(args)
     except NNStudioError as exc:
-        print(f"nnstudio {command}: {exc}", file=sys.stderr)
+        print(f"nnstudio {command}: {shown(str(exc), None)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"nnstudio {command}: interrupted", file=sys.stderr)
         return 130
     return EXIT_FAILED  # pragma: no cover
+
+
+def _never_fail_on_output() -> None:
+    """A terminal that cannot show a character gets an escape for it, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
+                pass
 
 
 def _render(file: str, output: str) -> int:

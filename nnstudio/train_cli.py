@@ -132,6 +132,7 @@ def main(args: argparse.Namespace) -> int:
         design.set_training(epochs=args.epochs)
 
     from nnstudio.ml.checkpoint import load_checkpoint
+    from nnstudio.ml.faults import DivergedError
     from nnstudio.ml.trainer import Trainer
 
     initial = None
@@ -140,6 +141,11 @@ def main(args: argparse.Namespace) -> int:
             initial = load_checkpoint(args.resume)
         except NNStudioError as exc:
             return fail(EXIT_BAD_INPUT, str(exc))
+    from nnstudio.data.path_policy import outside_notice
+
+    notice = outside_notice(design.dataset, path.resolve().parent)
+    if notice:
+        print(f"{PROG}: {notice}", file=err)  # shown before the file is read
     epochs = design.training.epochs
     progress = ProgressLine(err)
     try:
@@ -171,10 +177,15 @@ def main(args: argparse.Namespace) -> int:
     elif final is not None:
         _print_summary(out, trainer, final)
     code = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if error is not None else EXIT_OK
-    if args.out and error is None:
+    diverged = isinstance(error, DivergedError)  # the trainer put the last finite weights back: keep them
+    if args.out and (error is None or diverged):
         try:
             trainer.save_checkpoint(args.out)
-            print(f"saved checkpoint {args.out}", file=out)
+            if diverged:
+                when = f"from step {error.good_step}" if error.good_step else "the initial weights"
+                print(f"saved the last finite weights ({when}) to {args.out}", file=out)
+            else:
+                print(f"saved checkpoint {args.out}", file=out)
         except SaveError as exc:
             code = fail(EXIT_FAILED, str(exc))
     if args.metrics_json:

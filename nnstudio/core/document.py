@@ -25,15 +25,41 @@ from .errors import (
 )
 from .schema import check_params
 from .settings import DatasetSpec, TrainingConfig, ViewState
+from .text import text_problem
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# `\Z`, not `$`: `$` also matches before a trailing newline, which would let "fc1\n" through.
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 NAME_RULE = "letters, digits and underscores, starting with a letter or underscore, at most 64 characters"
-# Names that would shadow an attribute of torch's nn.Module in generated code or the builder.
+# A layer name becomes an attribute in a class body (the builder's module, the generated model.py) and a
+# node name in ONNX. Names starting with two underscores are mangled inside a class body (`self.__h`
+# becomes `_Model__h`, so the weights' names no longer match), and these would shadow an attribute of
+# torch's nn.Module (all of them, private ones included: tests/ml checks this list against torch), of the
+# builder's module, or a name the generated forward() uses.
 RESERVED_NAMES = frozenset({
-    "forward", "training", "train", "eval", "parameters", "modules", "children", "state_dict", "to", "cuda",
-    "cpu", "type", "float", "double", "half", "apply", "zero_grad", "self", "layers", "torch", "nn", "F",
-    "steps", "task", "predict", "input_shape", "input_name", "output_name", "buffers", "compile",
+    # nn.Module's public API
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile",
+    "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer",
+    "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia",
+    "named_buffers", "named_children", "named_modules", "named_parameters", "parameters",
+    "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state",
+    "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad",
+    # nn.Module's private attributes
+    "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers", "_call_impl", "_compiled_call_impl",
+    "_forward_hooks", "_forward_hooks_always_called", "_forward_hooks_with_kwargs", "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs", "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name",
+    "_is_full_backward_hook", "_load_from_state_dict", "_load_state_dict_post_hooks",
+    "_load_state_dict_pre_hooks", "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
+    "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
+    "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict", "_slow_forward",
+    "_state_dict_hooks", "_state_dict_pre_hooks", "_version", "_wrapped_call_impl",
+    # the builder's module and the generated model.py
+    "self", "layers", "torch", "nn", "F", "x", "steps", "task", "predict", "input_shape", "input_name",
+    "output_name", "output_activation", "forward_with_activations", "_run",
 })
 
 
@@ -316,10 +342,16 @@ class Design:
         if name is not None:
             if not isinstance(name, str) or not name.strip() or len(name) > 200:
                 raise DesignError("the design's name must be 1–200 characters")
+            problem = text_problem(name)
+            if problem:
+                raise DesignError(f"the design's name {problem}")
             self.name = name
         if description is not None:
             if not isinstance(description, str) or len(description) > 100_000:
                 raise DesignError("the description must be text of at most 100 000 characters")
+            problem = text_problem(description, multiline=True)
+            if problem:
+                raise DesignError(f"the description {problem}")
             self.description = description
         if (self.name, self.description) != old:
             self._emit(DesignEvent("meta_changed", value=(self.name, self.description), old=old))
@@ -345,6 +377,9 @@ class Design:
     def _check_name(self, name: Any, layer_id: str | None) -> None:
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise LayerNameError(f"layer name {name!r:.70} is not allowed: use {NAME_RULE}", layer_id)
+        if name.startswith("__"):
+            raise LayerNameError(f"layer name '{name}' may not start with two underscores: Python would rename "
+                                 "it inside the model's class (so its weights could not be loaded)", layer_id)
         if keyword.iskeyword(name) or name in RESERVED_NAMES:
             raise LayerNameError(f"'{name}' is a reserved word in Python or PyTorch: choose another name",
                                  layer_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .text import excerpt, shown
+
 
 class NNStudioError(Exception):
     """Base of every error NN Studio shows to a user instead of a traceback."""
@@ -61,11 +63,11 @@ class DataError(NNStudioError):
         self.column = column
         parts = []
         if file:
-            parts.append(str(file))
+            parts.append(shown(str(file), None))
         if row is not None:
             parts.append(f"row {row}")
         if column is not None:
-            parts.append(f"column '{column}'")
+            parts.append(f"column '{excerpt(column, 40)}'")  # a column name comes from the file: keep it short
         prefix = (", ".join(parts) + ": ") if parts else ""
         super().__init__(prefix + message)
 

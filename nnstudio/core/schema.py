@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ParameterError
+from .text import text_problem
 
 ParamKind = Literal["int", "float", "bool", "choice", "str"]
 
@@ -71,6 +72,9 @@ class ParamSpec:
                 raise ParameterError(f"{prefix}must be text, not {_show(value)}")
             if len(value) > self.max_length:
                 raise ParameterError(f"{prefix}is longer than {self.max_length} characters")
+            problem = text_problem(value)
+            if problem:
+                raise ParameterError(f"{prefix}{problem}")
             return value
         raise ParameterError(f"{prefix}has an unknown kind {self.kind!r}")  # pragma: no cover
 

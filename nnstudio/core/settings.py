@@ -57,7 +57,8 @@ INITIALIZATIONS = ("pytorch", "playground", "xavier", "kaiming")
 RECIPES = ("pytorch", "playground")
 # What the window asks the trainer for when a design trains until paused: more epochs than anyone waits for.
 UNLIMITED_EPOCHS = 10**9
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
+# ASCII digits and \Z: `\d` takes any Unicode digit and `$` matches before a trailing newline.
+_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:[0-9]{1,2})?)\Z")
 
 TRAINING_FIELDS: dict[str, ParamSpec] = {
     s.name: s

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnstudio.core.errors import DataError
+from nnstudio.core.text import excerpt
 
 TASKS = ("binary", "multiclass", "regression")
 # A numeric target is read as class labels when it holds whole numbers only, with at most this many values.
@@ -47,7 +48,7 @@ def encode_targets(
     `MAX_NUMERIC_CLASSES` distinct values; otherwise they are regression targets of shape `(n, 1)`.
     `row_of` maps a sample index to the row number an error should name.
     """
-    where = f"the target column '{column}'" if column else "the target"
+    where = f"the target column '{excerpt(column)}'" if column else "the target"
     row_of = row_of or (lambda i: i + 1)
     if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
         numbers = values.astype(np.float64, copy=False).reshape(-1)
@@ -76,7 +77,7 @@ def encode_targets(
 def _classification_task(names: tuple[str, ...], where: str, file: str | None, column: str | None) -> str:
     if len(names) < 2:
         only = names[0] if names else ""
-        raise DataError(f"{where} has only one class ('{only:.40}'); a classifier needs examples of at least "
+        raise DataError(f"{where} has only one class ('{excerpt(only)}'); a classifier needs examples of at least "
                         "two classes", file=file, column=column)
     return task_for_classes(len(names))
 

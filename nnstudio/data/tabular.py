@@ -9,8 +9,10 @@ reading, and NPZ arrays over `MAX_NPZ_VALUES` values from their headers, before 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import re
 import stat
 import zipfile
 import zlib
@@ -22,6 +24,8 @@ from typing import IO
 import numpy as np
 
 from nnstudio.core.errors import DataError
+from nnstudio.core.text import excerpt
+from nnstudio.io.regular_file import kind_of, open_regular
 
 from .source import SourceData, describe_number, encode_targets
 
@@ -32,6 +36,12 @@ MAX_NPZ_VALUES = 100_000_000
 MIN_ROWS = 2  # one sample to train on and one to validate
 _SNIFF_CHARS = 65_536
 _MAX_SHOWN_COLUMNS = 12
+# A number as CSV files write it: ASCII digits, optional sign, decimal point and exponent (and nan / inf,
+# which the finiteness check then refuses by name). Python's float() takes more — '1_000', Arabic-Indic
+# digits, full-width digits — that spreadsheets, NumPy and the exported train.py would read differently.
+# Spaces around a number are allowed, as they are around column names and class labels.
+_NUMBER = re.compile(r"[ \t]*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)[ \t]*\Z",
+                     re.IGNORECASE)
 
 
 def resolve_path(path: str | Path, base_dir: str | Path | None = None) -> Path:
@@ -60,7 +70,7 @@ def file_signature(path: Path) -> tuple[int, int, int]:
         reason = getattr(error, "strerror", None) or str(error)
         raise DataError(f"the file cannot be opened ({reason})", file=file) from error
     if not stat.S_ISREG(info.st_mode):
-        raise DataError("this is a folder or a device, not a data file; choose a CSV or NPZ file", file=file)
+        raise DataError(f"{kind_of(info.st_mode)}; choose a CSV or NPZ file", file=file)
     if info.st_size > MAX_FILE_BYTES:
         raise DataError(f"the file is {info.st_size / 2**20:.0f} MB; NN Studio loads data files of up to "
                         f"{MAX_FILE_BYTES // 2**20} MB. Use a sample of the data", file=file)
@@ -76,12 +86,38 @@ def load_csv(path: str | Path, target: str = "") -> SourceData:
     file = str(path)
     file_signature(path)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return _read_csv(handle, file, target.strip(), path.name)
+        with open_regular(path) as raw:
+            _refuse_utf16(raw.read(4), file)
+            raw.seek(0)
+            with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
+                return _read_csv(handle, file, target.strip(), path.name)
     except UnicodeDecodeError as error:
-        raise DataError("the file is not UTF-8 text; save it as 'CSV UTF-8'", file=file) from error
+        # The decoder reads ahead in chunks, so the row being parsed is not the one with the bad byte.
+        raise _not_utf8(path, file) from error
     except OSError as error:
         raise DataError(f"the file could not be read ({error.strerror or error})", file=file) from error
+
+
+def _refuse_utf16(start: bytes, file: str) -> None:
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(start) == 4 and (start[1::2] == b"\x00\x00"
+                                                                       or start[0::2] == b"\x00\x00")):
+        raise DataError("the file is UTF-16 text; save it as 'CSV UTF-8'", file=file)
+
+
+def _not_utf8(path: Path, file: str) -> DataError:
+    """The first line (as an editor counts them) holding bytes that are not UTF-8, and the first such byte."""
+    try:
+        with open_regular(path) as raw:
+            for number, line in enumerate(raw, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return DataError(f"this line is not UTF-8 text (byte 0x{line[exc.start]:02x} at byte "
+                                     f"{exc.start + 1} of the line); save the file as 'CSV UTF-8'", file=file,
+                                     row=number)
+    except OSError:
+        pass
+    return DataError("the file is not UTF-8 text; save it as 'CSV UTF-8'", file=file)
 
 
 def _read_csv(handle: IO[str], file: str, target: str, title: str) -> SourceData:
@@ -102,7 +138,7 @@ def _read_csv(handle: IO[str], file: str, target: str, title: str) -> SourceData
     target_name = names[target_index]
     feature_columns = [i for i in range(len(names)) if i != target_index]
     if not feature_columns:
-        raise DataError(f"the file has only the target column '{target_name}'; add at least one feature "
+        raise DataError(f"the file has only the target column '{excerpt(target_name)}'; add at least one feature "
                         "column", file=file, row=header_line)
 
     width = len(names)
@@ -171,9 +207,6 @@ def _records(reader: Iterator[list[str]], file: str) -> Iterator[tuple[int, list
             return
         except csv.Error as error:
             raise DataError(f"the row cannot be read as CSV ({error})", file=file, row=consumed + 1) from error
-        except UnicodeDecodeError as error:
-            raise DataError("the file is not UTF-8 text here; save it as 'CSV UTF-8'", file=file,
-                            row=consumed + 1) from error
         start = consumed + 1
         consumed = reader.line_num  # type: ignore[attr-defined]
         yield start, cells
@@ -217,7 +250,8 @@ def _target_index(names: list[str], target: str, file: str, line: int) -> int:
 
 
 def _show_names(names: list[str]) -> str:
-    shown = ", ".join(names[:_MAX_SHOWN_COLUMNS])
+    # Column names come from the file: a short escaped excerpt of each, never whole lines of it.
+    shown = ", ".join(excerpt(name, 30) for name in names[:_MAX_SHOWN_COLUMNS])
     more = len(names) - _MAX_SHOWN_COLUMNS
     return shown + (f" and {more} more" if more > 0 else "")
 
@@ -230,34 +264,26 @@ def _fit_width(cells: list[str], width: int, file: str, line: int) -> list[str]:
 
 
 def _number(text: str, file: str, line: int, column: str) -> float:
-    try:
+    if _NUMBER.match(text):
         return float(text)
-    except ValueError:
-        pass
     if not text.strip():
         raise DataError("the cell is empty; feature columns need a number in every row", file=file, row=line,
                         column=column)
-    shown = text.strip()
-    shown = shown if len(shown) <= 30 else shown[:27] + "..."
-    raise DataError(f"'{shown}' is not a number; feature columns must hold numbers (only the target column "
-                    "may hold class names)", file=file, row=line, column=column)
+    raise DataError(f"'{excerpt(text.strip(), 30)}' is not a number; feature columns must hold numbers written "
+                    "with the digits 0-9 (only the target column may hold class names)", file=file, row=line,
+                    column=column)
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.match(text) is not None
 
 
 def _all_numbers(texts: list[str]) -> np.ndarray | None:
     values = np.empty(len(texts), dtype=np.float64)
     for i, text in enumerate(texts):
-        try:
-            values[i] = float(text)
-        except ValueError:
+        if not _NUMBER.match(text):
             return None
+        values[i] = float(text)
     return values
 
 
@@ -270,7 +296,15 @@ def load_npz(path: str | Path) -> SourceData:
     file = str(path)
     file_signature(path)
     try:
-        archive = np.load(path, allow_pickle=False)
+        with open_regular(path) as raw:
+            return _read_npz(raw, file, path.name)
+    except OSError as error:
+        raise DataError(f"the file could not be read ({error.strerror or error})", file=file) from None
+
+
+def _read_npz(raw: IO[bytes], file: str, title: str) -> SourceData:
+    try:
+        archive = np.load(raw, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError("this is not an NPZ archive NumPy can read; save one with numpy.savez(path, X=X, y=y) "
                         "(pickled data is never loaded)", file=file) from error
@@ -285,7 +319,7 @@ def load_npz(path: str | Path) -> SourceData:
                             "(features) and y (targets)", file=file)
         x = _read_member(archive, "X", file)
         y = _read_member(archive, "y", file)
-    return _npz_source(x, y, file, path.name)
+    return _npz_source(x, y, file, title)
 
 
 def _read_member(archive: np.lib.npyio.NpzFile, key: str, file: str) -> np.ndarray:

@@ -21,6 +21,7 @@ from .atomic import write_atomic
 from .builder import build_design
 from .limits import DEFAULT_LIMITS, Limits
 from .records import read_record
+from .regular_file import open_regular
 from .safe_json import parse_json, too_big
 
 # Lone surrogates (possible in a str, never in UTF-8) are written as \\uXXXX escapes so the file stays UTF-8.
@@ -131,7 +132,7 @@ def load_design(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS
     shown = os.fspath(path)
     cap = limits.max_file_bytes
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > cap:
                 raise FormatError(too_big(size, cap), file=shown)

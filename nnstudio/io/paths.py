@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+from nnstudio.core.text import shown as _escaped
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 
 def json_path(parts: Iterable[str | int]) -> str:
@@ -21,7 +23,7 @@ def json_path(parts: Iterable[str | int]) -> str:
         else:
             # A hostile file may use a megabyte-long key or control characters: keep the message readable.
             shown = part if len(part) <= 40 else part[:40] + "…"
-            out += f"[{json.dumps(shown, ensure_ascii=False)}]"
+            out += f"[{_escaped(json.dumps(shown, ensure_ascii=False), None)}]"
     return out
 
 
@@ -37,6 +39,6 @@ def describe(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         text = json.dumps(value[:40] + ("…" if len(value) > 40 else ""), ensure_ascii=False)
-        return f"the text {text}"
+        return f"the text {_escaped(text, None)}"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

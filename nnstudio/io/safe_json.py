@@ -128,6 +128,11 @@ def parse_json(data: str | bytes | bytearray | memoryview, *, max_bytes: int, ma
     """Parse untrusted JSON text; every problem is a FormatError naming the byte, line or JSON path."""
     raw = to_bytes(data, max_bytes)
     offset = 0
+    head = raw[:4]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) == 4 and b"\x00\x00" in (head[0::2], head[1::2])):
+        # UTF-16 is valid UTF-8 byte by byte (NUL is a character), so without this the parser would say
+        # "not valid JSON at line 1, column 1", which names no cause.
+        raise FormatError("the file is UTF-16 text; save it as UTF-8 (NN Studio design files are UTF-8)")
     if raw.startswith(UTF8_BOM):  # Windows editors like to add one; it carries no meaning
         raw, offset = raw[len(UTF8_BOM):], len(UTF8_BOM)
     try:

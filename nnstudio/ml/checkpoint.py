@@ -9,7 +9,10 @@ Layout: model tensors under their parameter names (`fc1.weight`); optimizer stat
 and random-number state as `rng.<name>` (uint8); both are listed in the metadata, so a layer called
 `optim` or `rng` cannot be confused with them. Metadata (all strings): format, version, design (the
 .nnstudio JSON), training (epoch, step, optimizer name, hyper-parameters, metrics history tail),
-optimizer (param groups and state listing), rng (names) and sha256.
+optimizer (param groups and state listing), rng (names) and sha256. Since version 2 the SHA-256 covers
+every metadata entry as well as the tensors, and exactly these keys may appear; the training state and
+both listings are validated by `nnstudio.io.checkpoint_meta` (types, ranges, sizes) and every random-number
+state must be one a CPU generator accepts. Version 1 files (checksum over tensors only) are still read.
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ from torch import nn
 
 from nnstudio.core.document import Design
 from nnstudio.core.errors import FormatError, NNStudioError, SaveError
+from nnstudio.core.text import shown
+from nnstudio.io.checkpoint_meta import TENSOR, read_optimizer_listing, read_rng_listing, read_training_state
+from nnstudio.io.regular_file import open_regular
 
 FORMAT = "nnstudio.checkpoint"
-VERSION = "1"
+VERSION = "2"
+READABLE_VERSIONS = ("1", "2")
+METADATA_KEYS = frozenset({"format", "version", "design", "training", "optimizer", "rng", "sha256"})
 OPTIM_PREFIX = "optim."
 RNG_PREFIX = "rng."
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
@@ -90,8 +98,8 @@ def save_checkpoint(
         "training": json.dumps(_plain(training_state), allow_nan=False),
         "optimizer": json.dumps(optimizer_meta, allow_nan=False),
         "rng": json.dumps(sorted(rng_state or {})),
-        "sha256": tensor_digest(tensors),
     }
+    metadata["sha256"] = checkpoint_digest(tensors, metadata)
     try:
         data = safetensors_bytes(tensors, metadata=metadata)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
@@ -146,14 +154,30 @@ def _plain(value: Any) -> Any:
 
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over names, dtypes, shapes and bytes, independent of the order in the file."""
+    """SHA-256 over names, dtypes, shapes and bytes, independent of the order in the file (version 1)."""
+    return _tensor_hash(tensors).hexdigest()
+
+
+def checkpoint_digest(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> str:
+    """SHA-256 over the tensors and every metadata entry but the digest itself (version 2): a flipped bit
+    in a key name or a value of the metadata is caught like one in the weights."""
+    digest = _tensor_hash(tensors)
+    for key in sorted(metadata):
+        if key == "sha256":
+            continue
+        value = metadata[key].encode("utf-8", "surrogatepass")
+        digest.update(b"\x00meta|" + key.encode("utf-8", "surrogatepass") + f"|{len(value)}|".encode() + value)
+    return digest.hexdigest()
+
+
+def _tensor_hash(tensors: dict[str, torch.Tensor]) -> Any:
     digest = hashlib.sha256()
     for name in sorted(tensors):
         t = tensors[name].contiguous()
         digest.update(f"{name}|{_DTYPE_NAMES.get(t.dtype, str(t.dtype))}|{list(t.shape)}|".encode())
         if t.numel():
             digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+    return digest
 
 
 # ---- loading ---------------------------------------------------------------------------------------
@@ -166,7 +190,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         return FormatError(f"{shown} is not an NN Studio checkpoint: {reason}", file=shown)
 
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             head = handle.read(8)
             header_len = _check_start(head, size, refuse)
@@ -181,17 +205,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     _check_metadata(metadata, refuse)
     _check_entries(header, len(data), refuse)
     tensors = _read_tensors(header_bytes, head, data, refuse)
-    if tensor_digest(tensors) != metadata.get("sha256"):
+    expected = (tensor_digest(tensors) if metadata["version"] == "1"
+                else checkpoint_digest(tensors, metadata))
+    if expected != metadata.get("sha256"):
         raise refuse("its data is corrupted (the checksum does not match)")
     design = _design(metadata["design"], refuse)
-    training = _json_object(metadata.get("training", "{}"), "training state", refuse)
-    optimizer_meta = _json_value(metadata.get("optimizer", "null"), "optimizer state", refuse)
+    try:
+        training = read_training_state(metadata.get("training", "{}"))
+        optimizer_meta = read_optimizer_listing(metadata.get("optimizer", "null"))
+        rng_names = read_rng_listing(metadata.get("rng", "[]"))
+    except FormatError as exc:
+        raise refuse(str(exc).removeprefix("its ")) from None
     optimizer_state, optim_names = _optimizer_state(optimizer_meta, tensors, refuse)
-    rng_names = _json_value(metadata.get("rng", "[]"), "random state listing", refuse)
-    if not isinstance(rng_names, list) or not all(isinstance(n, str) and RNG_PREFIX + n in tensors
-                                                  for n in rng_names):
-        raise refuse("its random state listing is malformed")
-    rng = {name: tensors[RNG_PREFIX + name] for name in rng_names}
+    rng = {name: _rng_tensor(name, tensors, refuse) for name in rng_names}
     extra = optim_names | {RNG_PREFIX + name for name in rng_names}
     weights = {k: v for k, v in tensors.items() if k not in extra}
     _check_against_design(design, weights, refuse)
@@ -234,12 +260,16 @@ def _check_metadata(metadata: Any, refuse: Any) -> None:
     if metadata.get("format") != FORMAT:
         raise refuse(f"its format is {str(metadata.get('format'))[:40]!r}, not {FORMAT!r}")
     version = metadata.get("version")
-    if version != VERSION:
-        raise refuse(f"it is checkpoint version {str(version)[:20]}, and this NN Studio reads version {VERSION} "
-                     "(a newer NN Studio may read it)")
-    for key in ("design", "sha256"):
+    if version not in READABLE_VERSIONS:
+        raise refuse(f"it is checkpoint version {shown(str(version), 20)}, and this NN Studio reads versions "
+                     f"{' and '.join(READABLE_VERSIONS)} (a newer NN Studio may read it)")
+    for key in ("design", "sha256") if version == "1" else sorted(METADATA_KEYS):
         if key not in metadata:
             raise refuse(f"its metadata lacks '{key}'")
+    unknown = sorted(set(metadata) - METADATA_KEYS)
+    if unknown:
+        raise refuse(f"its metadata holds an unknown entry {shown(repr(unknown[0]), 60)} (corrupted, or written "
+                     "by another program)")
 
 
 def _check_entries(header: dict[str, Any], data_len: int, refuse: Any) -> None:
@@ -289,18 +319,18 @@ def _design(text: str, refuse: Any) -> Design:
         raise refuse(f"its design is invalid: {exc}") from None
 
 
-def _json_value(text: str, what: str, refuse: Any) -> Any:
+def _rng_tensor(name: str, tensors: dict[str, torch.Tensor], refuse: Any) -> torch.Tensor:
+    """A random-number state the trainer can set: uint8, and accepted by a scratch CPU generator."""
+    tensor = tensors.get(RNG_PREFIX + name)
+    if tensor is None:
+        raise refuse(f"its random state {name} is missing")
+    if tensor.dtype != torch.uint8 or tensor.dim() != 1:
+        raise refuse(f"its random state {name} is {_describe(tensor)}, not a generator state")
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise refuse(f"its {what} is not valid JSON") from None
-
-
-def _json_object(text: str, what: str, refuse: Any) -> dict[str, Any]:
-    value = _json_value(text, what, refuse)
-    if not isinstance(value, dict):
-        raise refuse(f"its {what} is not a JSON object")
-    return value
+        torch.Generator().set_state(tensor)
+    except (RuntimeError, ValueError, TypeError):
+        raise refuse(f"its random state {name} is not a valid generator state") from None
+    return tensor
 
 
 def _optimizer_state(
@@ -308,17 +338,12 @@ def _optimizer_state(
 ) -> tuple[dict[str, Any] | None, set[str]]:
     if meta is None:
         return None, set()
-    if not isinstance(meta, dict) or not isinstance(meta.get("state"), dict) or not isinstance(
-            meta.get("param_groups"), list):
-        raise refuse("its optimizer state is malformed")
     names: set[str] = set()
     state: dict[int, dict[str, Any]] = {}
-    for index, keys in meta["state"].items():
-        if not str(index).isdigit() or not isinstance(keys, dict):
-            raise refuse("its optimizer state is malformed")
+    for index, keys in meta["state"].items():  # indices are ints, keys identifiers (checkpoint_meta)
         entry: dict[str, Any] = {}
         for key, value in keys.items():
-            if value == "tensor":
+            if value == TENSOR:
                 name = f"{OPTIM_PREFIX}{index}.{key}"
                 if name not in tensors:
                     raise refuse(f"its optimizer tensor {name[:60]} is missing")
@@ -326,7 +351,7 @@ def _optimizer_state(
                 entry[key] = tensors[name]
             else:
                 entry[key] = value
-        state[int(index)] = entry
+        state[index] = entry
     return {"state": state, "param_groups": meta["param_groups"]}, names
 
 

@@ -13,6 +13,7 @@ import errno
 import io
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -26,8 +27,10 @@ from torch import nn
 from nnstudio import __version__
 from nnstudio.core.document import Design
 from nnstudio.core.errors import ExportError, NNStudioError
+from nnstudio.io.atomic import lock_folder, remove_abandoned
 from nnstudio.ml.builder import build_model
 from nnstudio.ml.codegen import generate_model_code, generate_train_code, plan_design
+from nnstudio.ml.export_budget import check_activation_budget
 
 # ONNX opset 18: the lowest the torch.export-based exporter emits natively, and read by ONNX Runtime ≥ 1.14,
 # OpenVINO, TensorRT 8.6+ and onnx2tf; every NN Studio layer (sine, GELU, BatchNorm, pools) maps onto it.
@@ -85,8 +88,10 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     if not target.parent.is_dir():
         raise ExportError(f"the folder {shown.parent} does not exist: create it or choose another")
     staging: Path | None = None
+    lock: int | None = None
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent))
+        lock = lock_folder(staging)  # in use until done: a later export must not take it for a leftover
         write(staging / target.name)
         produced = sorted(staging.iterdir(), key=lambda p: p.name == target.name)  # main file last
         if not produced or produced[-1].name != target.name:
@@ -100,7 +105,11 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
     _fsync_folder(target.parent)
+    # Staging folders that killed exports of this file left behind (tempfile names: 8 of [a-z0-9_]).
+    remove_abandoned(target.parent, re.compile(rf"\.{re.escape(target.name[:40])}\.[a-z0-9_]{{8}}\.tmp\Z"))
     return shown
 
 
@@ -165,7 +174,9 @@ def check_model_fits(model: nn.Module, design: Design) -> None:
 
 
 def _example_input(design: Design) -> torch.Tensor:
-    shape = plan_design(design).input_shape
+    plan = plan_design(design)
+    shape = plan.input_shape
+    check_activation_budget(shape, (node.shape for node in plan.nodes[1:]))  # nodes[0] is the Input
     generator = torch.Generator().manual_seed(0)
     return torch.randn(EXAMPLE_BATCH, *shape, generator=generator)
 

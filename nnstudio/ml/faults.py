@@ -65,9 +65,20 @@ def release_memory(device: torch.device) -> None:
         torch.mps.empty_cache()
 
 
-def nan_error(epoch: int, step: int, good_step: int, what: str = "NaN") -> TrainingError:
+class DivergedError(TrainingError):
+    """The loss became NaN or infinite; the model holds the last finite weights again (from `good_step`)."""
+
+    def __init__(self, message: str, good_step: int = 0) -> None:
+        super().__init__(message)
+        self.good_step = good_step
+
+    def __reduce__(self) -> tuple:  # copies and pickles (errors cross threads as signals) keep good_step
+        return (type(self), (str(self), self.good_step))
+
+
+def nan_error(epoch: int, step: int, good_step: int, what: str = "NaN") -> DivergedError:
     back = f"the weights from step {good_step}" if good_step else "the initial weights"
-    return TrainingError(
+    return DivergedError(
         f"the loss became {what} at epoch {epoch}, step {step} — try a lower learning rate, gradient "
         f"clipping, or standardised inputs; training stopped and {back} were restored"
     )

@@ -363,5 +363,5 @@ def test_truncated_npz(tmp_path: Path) -> None:
 def test_a_named_pipe_is_not_read(tmp_path: Path) -> None:
     pipe = tmp_path / "pipe.csv"
     os.mkfifo(pipe)
-    with pytest.raises(DataError, match="not a data file"):
+    with pytest.raises(DataError, match="named pipe"):
         load_csv(pipe)

@@ -106,6 +106,17 @@ def big_design(generation: int) -> Design:
 
 # ---- hypothesis ----------------------------------------------------------------------------------------
 
+# Text a design may hold (nnstudio.core.text): no lone surrogates, no control or bidirectional-override
+# characters; a description may also hold line breaks and tabs.
+_BIDI = "\u2028\u2029\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+plain_chars = st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=_BIDI)
+
+
+def plain_text(min_size: int = 0, max_size: int = 20, multiline: bool = False) -> st.SearchStrategy[str]:
+    chars = plain_chars | st.sampled_from("\n\t\r") if multiline else plain_chars
+    return st.text(chars, min_size=min_size, max_size=max_size)
+
+
 def values_of(spec: ParamSpec) -> st.SearchStrategy[Any]:
     """Any value the spec accepts."""
     if spec.kind == "int":
@@ -116,7 +127,7 @@ def values_of(spec: ParamSpec) -> st.SearchStrategy[Any]:
         return st.booleans()
     if spec.kind == "choice":
         return st.sampled_from(spec.choices)
-    return st.text(max_size=min(spec.max_length, 20))
+    return plain_text(max_size=min(spec.max_length, 20))
 
 
 def _params(type_name: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -132,17 +143,17 @@ def _settings(fields: dict[str, ParamSpec], extra: dict[str, st.SearchStrategy[A
 
 
 layer_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
-    lambda s: not keyword.iskeyword(s) and s not in RESERVED_NAMES)
+    lambda s: not keyword.iskeyword(s) and s not in RESERVED_NAMES and not s.startswith("__"))
 layer_ids = st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True)
 coordinates = st.floats(-9_999_999.0, 9_999_999.0, allow_nan=False)
-design_names = st.text(min_size=1, max_size=40).filter(lambda s: bool(s.strip()))
+design_names = plain_text(min_size=1, max_size=40).filter(lambda s: bool(s.strip()))
 
 
 @st.composite
 def designs(draw: st.DrawFn, max_layers: int = 8) -> Design:
     """A random design built through the edit operations: valid by construction, not necessarily trainable."""
     d = Design()
-    d.set_meta(name=draw(design_names), description=draw(st.text(max_size=60)))
+    d.set_meta(name=draw(design_names), description=draw(plain_text(max_size=60, multiline=True)))
     count = draw(st.integers(0, max_layers))
     for _ in range(count):
         type_name = draw(st.sampled_from(TYPES))

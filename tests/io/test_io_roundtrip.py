@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from io_samples import designs, every_layer_type, playground_mlp, single_layer_designs
 
 from nnstudio.core import LAYER_TYPES, Design, infer
+from nnstudio.core.errors import FormatError
 from nnstudio.io import FORMAT, VERSION, design_to_dict, dumps, load_design, loads, save_design
 from nnstudio.io.limits import DEFAULT_LIMITS
 
@@ -52,12 +53,21 @@ def test_the_written_order_of_params_is_the_catalogue_order_whatever_the_edit_or
 
 
 def test_odd_text_round_trips_and_the_file_stays_utf8():
-    d = Design("Ünïcode ✓ 🧠", 'quotes " and \\ backslashes, a tab\t, a lone surrogate \ud800, nul \x00')
+    d = Design("Ünïcode ✓ 🧠", 'quotes " and \\ backslashes, a tab\t,\r\nlines, «ünïcode»')
     text = dumps(d)
-    text.encode("utf-8")  # no lone surrogate reaches the file: it is written as an escape
     assert "🧠" in text  # readable, not \\u-escaped
     assert loads(text).same_content(d)
     assert loads(text.encode("utf-8")).same_content(d)
+
+
+def test_text_no_later_stage_could_use_is_written_utf8_but_refused_on_reading():
+    # A document assembled by hand skips the edit checks; its file still is UTF-8, and reading it refuses
+    # the text at its JSON path instead of handing a lone surrogate or a NUL to the CLI and the exports.
+    for description in ("a lone surrogate \ud800", "nul \x00", "escape \x1b[2J"):
+        text = dumps(Design("odd", description))
+        text.encode("utf-8")
+        with pytest.raises(FormatError, match="^description: the description holds"):
+            loads(text)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

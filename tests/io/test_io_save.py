@@ -201,3 +201,34 @@ def test_killing_the_process_while_it_saves_never_leaves_a_broken_file(tmp_path)
         leftovers = [p for p in os.listdir(tmp_path) if p != path.name]
         assert all(p.startswith(f".{path.name}.") and p.endswith(".tmp") for p in leftovers)
     assert later_saves > 0, "every kill came before a second save: the kills tested little"
+    save_design(expected[1], path)  # the next successful save removes what the killed ones left
+    assert os.listdir(tmp_path) == [path.name]
+
+
+# ---- leftovers of interrupted saves ------------------------------------------------------------------------
+
+def test_the_next_successful_save_removes_stale_temporary_files_and_nothing_else(saved):
+    path, _ = saved
+    folder = path.parent
+    stale = [folder / f".{path.name}.{h}.tmp" for h in ("0123456789ab", "deadbeef0000")]
+    others = [folder / ".other.nnstudio.0123456789ab.tmp", folder / f".{path.name}.xyz.tmp",
+              folder / f"{path.name}.0123456789ab.tmp", folder / "notes.txt"]
+    for file in stale + others:
+        file.write_bytes(b"half a design")
+    save_design(every_layer_type(), path)
+    assert sorted(os.listdir(folder)) == sorted([path.name] + [p.name for p in others])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_a_temporary_file_a_live_save_holds_is_left_alone(saved):
+    import fcntl
+
+    path, _ = saved
+    busy = path.parent / f".{path.name}.aaaaaaaaaaaa.tmp"
+    busy.write_bytes(b"being written")
+    with open(busy, "rb") as holder:  # another open file description: as another process's save would hold
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        save_design(every_layer_type(), path)
+        assert busy.exists()
+    save_design(playground_mlp(), path)
+    assert not busy.exists()

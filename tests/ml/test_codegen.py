@@ -188,7 +188,8 @@ def _code_tokens(source: str) -> list[str]:
 
 def test_a_hostile_name_description_and_path_stay_text(tmp_path: Path) -> None:
     design = circle(HOSTILE + "\x1b[2J\u202e")
-    design.set_meta(description=HOSTILE + "\n'''\nimport os\nos.system('touch pwned')\n\u202e\x1b[2J")
+    # Set directly: the edit operations refuse control characters, a document assembled by hand may hold them.
+    design.description = HOSTILE + "\n'''\nimport os\nos.system('touch pwned')\n\u202e\x1b[2J"
     design.set_dataset(source="csv", path="data.csv'); import os; os.system('touch pwned') #",
                        target="y\"); os.system('touch pwned')")
     model = trained_like(design)

@@ -51,6 +51,7 @@ from nnstudio.core.settings import (
     UNLIMITED_EPOCHS,
 )
 
+from .. import data_consent
 from ..base.theme import canvas_colours
 from ..base.wheel_guard import guard_wheel
 from ..editor.commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand
@@ -574,6 +575,7 @@ class TrainingPanel(QScrollArea):
                 shown = str(Path(path).resolve().relative_to(Path(base).resolve()))
             except ValueError:
                 pass
+        data_consent.allow(base, path)  # chosen in the file dialog: that is the user's answer
         suffix = Path(path).suffix.lower()
         stack = self.session.undo_stack
         stack.beginMacro("Choose data file")
@@ -650,6 +652,9 @@ class TrainingPanel(QScrollArea):
 
     def refresh_preview(self) -> None:
         self._preview_timer.stop()
+        if not data_consent.may_read(self, self.design.dataset, self.base_dir()):
+            self.preview.show_message(data_consent.refusal(self.design.dataset, self.base_dir()))
+            return
         self.preview.show_message("Loading the data…")
         self.loader.request(self.design.dataset, self.design.copy(), self.base_dir())
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QThread, QTimer, SignalInstance
 
 from nnstudio.core.settings import UNLIMITED_EPOCHS
 
+from .. import data_consent
 from . import gcguard
 from .host import TrainingHost
 from .neuron_maps import NeuronMapOverlay
@@ -144,6 +145,9 @@ class TrainingRun:
         from .worker import TelemetryMailbox, TrainingJob, TrainingWorker
 
         design = self.window.design.copy()
+        if not data_consent.may_read(self.window.qt_window(), design.dataset, self.base_dir()):
+            self.say(data_consent.refusal(design.dataset, self.base_dir()), error=True)
+            return False
         initial = self.trained if self.trained is not None and self.trained.fits(design) else None
         note = ""
         if initial is None:
