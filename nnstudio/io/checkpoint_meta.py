@@ -53,6 +53,8 @@ class TrainingStateRecord(_Record):
     graph_mode: Literal["eager", "cuda_graph"] = "eager"
     hyperparameters: dict[str, float] = Field(default_factory=dict)
     history: Annotated[list[dict[str, Scalar]], Field(max_length=MAX_HISTORY)] = Field(default_factory=list)
+    # The model file an imported design came from (nnstudio import), shown to the user, never opened again.
+    imported_from: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class OptimizerListingRecord(_Record):
@@ -95,9 +97,10 @@ def read_training_state(text: str) -> dict[str, Any]:
             TRAINING_FIELDS[key].check(getattr(record, key), None)
         except ParameterError as exc:
             raise _refuse(what, (key,), str(exc)) from None
-    problem = text_problem(record.device)
-    if problem:
-        raise _refuse(what, ("device",), problem)
+    for key in ("device", "imported_from"):
+        problem = text_problem(getattr(record, key) or "")
+        if problem:
+            raise _refuse(what, (key,), problem)
     for key, value in record.hyperparameters.items():
         spec = TRAINING_FIELDS.get(key)
         if spec is None or spec.kind != "float":
