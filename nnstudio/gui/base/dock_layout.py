@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSizePolicy
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QWidget
 
 # Screens up to this size get a window that fills the available area; larger ones 85 % of it, centred.
 FILL_SCREEN_UP_TO = (1440, 900)
@@ -23,6 +23,21 @@ LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 PLOT_TABS = ("accuracyDock", "learningRateDock", "gradientsDock", "weightsDock")
+
+
+def scrolling(widget: QWidget, horizontal_only: bool = False) -> QScrollArea:
+    """`widget` in a scroll area, so a panel with many controls scrolls instead of widening the window (a
+    dock's or the central widget's minimum size is the window's: Qt grows the window past the screen)."""
+    area = QScrollArea()
+    area.setObjectName(f"{widget.objectName() or 'panel'}Scroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    if horizontal_only:
+        area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        area.setFixedHeight(widget.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
+    return area
 
 
 def elastic_label(label: QLabel) -> QLabel:

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ..base.dock_layout import scrolling
 from .session import ExplainSession, Selection
 
 
@@ -64,7 +65,7 @@ def attach_explain(window: Any) -> ExplainHost:
     training = attach_training(window)
     host = ExplainHost(ExplainSession(window, training))
     inspector = getattr(window, "inspector_dock", None)
-    host.dock = window.add_dock(host, "Explain", "explainDock", Qt.DockWidgetArea.RightDockWidgetArea,
+    host.dock = window.add_dock(scrolling(host), "Explain", "explainDock", Qt.DockWidgetArea.RightDockWidgetArea,
                                 tabify_with=inspector)
     training_dock = getattr(training, "panel_dock", None)
     if training_dock is not None:  # the Training tab stays in front; Explain waits behind it

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
+from ..base.dock_layout import scrolling
 from .controls import PlaygroundBar
 from .edits import (
     EditValueCommand,
@@ -38,7 +39,7 @@ class NetworkPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         self.bar = PlaygroundBar(self)
-        layout.addWidget(self.bar)
+        layout.addWidget(scrolling(self.bar, horizontal_only=True))  # a narrow window scrolls the bar
         top = QHBoxLayout()
         self.layer_buttons = LayerButtons()
         top.addWidget(self.layer_buttons, 1)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDialog
 from nnstudio.core.errors import NNStudioError
 from nnstudio.runs import RunStore, StoreError, checkpoint_folder, design_key, store_path_for
 
+from ..base.dock_layout import scrolling
 from .panel import RunsPanel
 
 REFRESH_MS = 1500
@@ -90,7 +91,7 @@ class RunsController(QObject):
         near = getattr(self.training, "plot_docks", {}).get("loss")
         add = getattr(self.window, "add_dock", None)
         if add is not None:
-            dock = add(self.panel, "Runs", "runsDock", bottom, tabify_with=near)
+            dock = add(scrolling(self.panel), "Runs", "runsDock", bottom, tabify_with=near)
             if near is not None:
                 near.raise_()  # the loss curve stays in front; Runs is a tab beside it
             return dock
@@ -98,7 +99,7 @@ class RunsController(QObject):
 
         dock = QDockWidget("Runs", self.window)
         dock.setObjectName("runsDock")
-        dock.setWidget(self.panel)
+        dock.setWidget(scrolling(self.panel))  # its table and plots scroll rather than widen the window
         self.window.addDockWidget(bottom, dock)
         return dock
 
