@@ -58,7 +58,9 @@ ALLOWED_IMPORTS = {
                  "torch.distributed", "torch.nn", "torch.nn.parallel", "model"},
 }
 # Child processes: one thread each (two cores here, shared with other test runs), no user site packages.
-CHILD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+# PYTHONFAULTHANDLER: a child that aborts prints every thread's Python stack, so a failure says where.
+CHILD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+             "PYTHONFAULTHANDLER": "1"}
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -244,12 +246,51 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# The one known flake of the torchrun run on this 2-core machine: a worker aborts in C++ (std::terminate, exit
+# -6) and torchrun stops the other. It was not reproduced in 22 loaded runs and its cause is not pinned down
+# (see _torchrun_with_one_retry), so the run is repeated once on exactly this signature and on nothing else.
+GLOO_ABORT = "terminate called without an active exception"
+
+
+def _torchrun(folder: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    port = _free_port()
+    return _run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--nnodes", "1",
+                 "--master-addr", "127.0.0.1", "--master-port", str(port), "train.py", *args], cwd=folder)
+
+
+def _torchrun_with_one_retry(folder: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """torchrun once more, only when a worker died of the C++ abort above (std::terminate with no exception,
+    which gloo/torch threads hit when torn down racing the interpreter's exit). Any other failure, and a
+    second abort, fail the test; the first abort's output is kept in the result's stderr for the report."""
+    result = _torchrun(folder, args)
+    if result.returncode == 0 or GLOO_ABORT not in result.stderr:
+        return result
+    again = _torchrun(folder, args)
+    return subprocess.CompletedProcess(again.args, again.returncode, again.stdout,
+                                       f"[first run aborted]\n{result.stderr[-1500:]}\n[the retry]\n{again.stderr}")
+
+
+def test_the_torchrun_retry_is_taken_only_on_the_abort_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    outcomes = []
+
+    def fake(folder: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+        code, err = outcomes.pop(0)
+        return subprocess.CompletedProcess(["torchrun"], code, "out", err)
+
+    monkeypatch.setattr(sys.modules[__name__], "_torchrun", fake)
+    outcomes[:] = [(1, "ValueError: bad data"), (0, "")]
+    assert _torchrun_with_one_retry(Path("."), []).returncode == 1 and len(outcomes) == 1  # no retry
+    outcomes[:] = [(1, f"{GLOO_ABORT}\nexitcode: -6"), (0, "fine")]
+    again = _torchrun_with_one_retry(Path("."), [])
+    assert again.returncode == 0 and not outcomes and GLOO_ABORT in again.stderr  # one retry, first kept
+    outcomes[:] = [(1, GLOO_ABORT), (1, GLOO_ABORT), (0, "")]
+    assert _torchrun_with_one_retry(Path("."), []).returncode == 1 and len(outcomes) == 1  # only once
+
+
 def _run_two_processes(folder: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     """torchrun with two CPU processes on gloo; if this sandbox will not let torchrun rendezvous, start the
     two workers by hand with the environment torchrun would give them."""
-    port = _free_port()
-    result = _run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--nnodes", "1",
-                   "--master-addr", "127.0.0.1", "--master-port", str(port), "train.py", *args], cwd=folder)
+    result = _torchrun_with_one_retry(folder, args)
     blocked = ("EADDRINUSE", "address already in use", "Permission denied", "RendezvousConnectionError",
                "RendezvousTimeoutError", "DistNetworkError")
     if result.returncode == 0 or not any(b in result.stderr for b in blocked):
