@@ -4,9 +4,10 @@
 
 Rank 0 prints progress and the summary, records the run in the run store and writes --out and
 --metrics-json. Teardown: on success every worker meets at a barrier, then calls
-`destroy_process_group()`, so no worker exits while another still talks to it; on a failure the worker
-exits non-zero without the barrier (the others may be blocked in an all-reduce) and torchrun's agent
-stops the rest. Exit codes: 0 trained, 1 training failed, 2 the design or its data cannot be used.
+`destroy_process_group()`, so no worker exits while another still talks to it, and leaves with os._exit
+(see `_leave`); on a failure the worker exits non-zero without the barrier (the others may be blocked in an
+all-reduce) and torchrun's agent stops the rest.
+Exit codes: 0 trained, 1 training failed, 2 the design or its data cannot be used.
 """
 
 from __future__ import annotations
@@ -118,5 +119,16 @@ def _train(args: argparse.Namespace, design: Any, path: Path, device: Any, rank:
     return EXIT_OK
 
 
+def _leave(code: int) -> None:
+    """End a worker of several without Python's teardown: the gloo process group and its threads outlive
+    destroy_process_group once DDP has wrapped a model, and the interpreter's exit then now and then aborts
+    ("terminate called without an active exception"), which makes torchrun kill the other workers."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _leave(main())

@@ -58,7 +58,9 @@ ALLOWED_IMPORTS = {
                  "torch.distributed", "torch.nn", "torch.nn.parallel", "model"},
 }
 # Child processes: one thread each (two cores here, shared with other test runs), no user site packages.
-CHILD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+# PYTHONFAULTHANDLER: a child that aborts prints every thread's Python stack, so a failure says where.
+CHILD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+             "PYTHONFAULTHANDLER": "1"}
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -275,6 +277,7 @@ def test_train_py_learns_in_one_process_and_under_torchrun(tmp_path: Path) -> No
     assert single.returncode == 0, single.stderr
     ddp = _run_two_processes(folder, ["--output", "ddp.pt"])
     assert ddp.returncode == 0, ddp.stderr[-3000:]
+    assert "terminate called" not in ddp.stderr  # the teardown abort at exit (see stop_processes)
     assert "2 process(es)" in ddp.stdout
     one, two = _final_accuracy(single.stdout), _final_accuracy(ddp.stdout)
     assert one >= 0.9 and two >= 0.9 and abs(one - two) <= 0.05, (one, two)

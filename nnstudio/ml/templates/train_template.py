@@ -358,9 +358,17 @@ def main(argv=None):
 
 
 def stop_processes(world):
-    """Leave the process group together: every rank waits at a barrier until rank 0 has saved, then all
-    destroy the group before exiting. A rank that exits while another still talks to it through gloo
-    aborts ("terminate called without an active exception") and torchrun then kills the rest."""
+    """Leave the process group together, then end the process without the interpreter's teardown.
+
+    Every rank waits at a barrier until rank 0 has saved, then all destroy the group. That is not enough
+    on its own: once DistributedDataParallel has wrapped a model, the gloo process group and its threads
+    stay alive after destroy_process_group, and a rank that then runs Python's normal exit now and then
+    aborts there ("terminate called without an active exception", no Python frame on the stack), so
+    torchrun kills the others. Everything is saved and flushed by now, so each rank leaves with os._exit.
+    """
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
