@@ -138,7 +138,10 @@ def test_killed_sweep_loses_no_finished_run_and_marks_the_interrupted_one(circle
                     running = [r for r in runs if r.status == "running" and r.epochs >= 1]
                     if any(r.status == "finished" for r in runs) and running:
                         break
-            time.sleep(0.05)  # polling a condition, not waiting for a time
+            try:  # wait on the child: returns at once if it dies, else re-reads the store in 50 ms
+                child.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
