@@ -36,6 +36,7 @@ from nnstudio.core.settings import (
     TrainingConfig,
 )
 from nnstudio.data import playground, shapes
+from nnstudio.ml import playground_recipe
 from nnstudio.ml.builder import WEIGHTED_MODULES, contributing_layers, init_weights
 from nnstudio.ml.codegen_layers import CODE_WRITERS, Node, code_float, code_int
 from nnstudio.ml.templates import model_template, train_template
@@ -51,6 +52,8 @@ _OUTPUT_NOTES = {
     "multiclass": "logits: torch.softmax(..., dim=1) gives class probabilities",
     "regression": "the predicted values",
 }
+# Under the Playground recipe the binary output neuron is tanh(z), trained with ½(tanh z − t)² on t = ±1.
+_PLAYGROUND_BINARY_NOTE = "z: Playground's output is tanh(z); (1 + tanh z) / 2 is the probability of class 1"
 
 
 # ---- checked pieces of code ------------------------------------------------------------------------------
@@ -74,6 +77,24 @@ def _literal(value: Any) -> str:
             return f"({items},)" if len(value) == 1 else f"({items})"
         return f"[{items}]"
     raise ExportError(f"a setting of type {type(value).__name__} cannot be written into Python code")
+
+
+def _text_literal(text: str, indent: str = "", width: int = 96) -> str:
+    """A string literal that keeps generated lines short: one `repr`, or an implicit concatenation of reprs of
+    at most `width` characters each inside parentheses (a long description stays within the line limit)."""
+    whole = repr(text)
+    if len(whole) <= width:
+        return whole
+    pieces, current = [], ""
+    for word in re.findall(r"\S+\s*|\s+", text):  # break after spaces; a word too long breaks anywhere
+        for char in word if len(repr(word)) > width else [word]:
+            if current and len(repr(current + char)) > width:
+                pieces.append(current)
+                current = ""
+            current += char
+    pieces.append(current)
+    inner = "".join(f"\n{indent}    {piece!r}" for piece in pieces)
+    return f"({inner}\n{indent})"
 
 
 def _dict_literal(name: str, values: dict[str, Any]) -> str:
@@ -175,7 +196,7 @@ def _module_code(node: Node) -> str | None:
     return writer.module(node)
 
 
-def _forward_lines(plan: Plan) -> list[str]:
+def _forward_lines(plan: Plan, recipe: str = "pytorch") -> list[str]:
     """`forward`'s body: a chain runs through `x`; a value used twice or joined by a merge gets its layer's
     name as a variable, so branches and skip connections read like a person wrote them."""
     nodes = plan.nodes
@@ -200,13 +221,18 @@ def _forward_lines(plan: Plan) -> list[str]:
         args = [variable[s] for s in node.inputs]
         expr = CODE_WRITERS[node.type].forward(node, args)
         if node.type == "Output":
-            lines.append(f"return {expr}  # {_OUTPUT_NOTES[plan.task]}")
+            note = _PLAYGROUND_BINARY_NOTE if recipe == "playground" and plan.task == "binary" else \
+                _OUTPUT_NOTES[plan.task]
+            lines.append(f"return {expr}  # {note}")
         elif expr != variable[node.name]:  # a linear Activation on x would read `x = x`
             lines.append(f"{variable[node.name]} = {expr}")
     return lines
 
 
-def _predict_lines(task: str) -> list[str]:
+def _predict_lines(task: str, recipe: str = "pytorch") -> list[str]:
+    if task == "binary" and recipe == "playground":
+        return ['"""Probability of class 1, shape (batch, 1): the tanh output mapped to 0..1."""',
+                "return (1.0 + torch.tanh(self(x))) / 2.0"]
     if task == "binary":
         return ['"""Probability of class 1 for each sample, shape (batch, 1)."""',
                 "return torch.sigmoid(self(x))"]
@@ -230,7 +256,8 @@ def generate_model_code(design: Design) -> str:
         code = _module_code(node)
         if code is not None:
             init.append(f"self.{node.name} = {code}")
-    forward = _forward_lines(plan)
+    recipe = design.training.recipe
+    forward = _forward_lines(plan, recipe)
     body = "\n".join([*init, *forward])
     uses_f = "F." in body
     input_shape = _literal(tuple(int(d) for d in plan.input_shape))
@@ -253,14 +280,14 @@ def generate_model_code(design: Design) -> str:
     out += [
         "from torch import nn",
         "",
-        f"DESIGN_NAME = {_literal(str(design.name))}",
-        f"DESCRIPTION = {_literal(str(design.description))}",
+        f"DESIGN_NAME = {_text_literal(str(design.name))}",
+        f"DESCRIPTION = {_text_literal(str(design.description))}",
         f"TASK = {_literal(plan.task)}  # regression, binary or multiclass",
         f"INPUT_SHAPE = {input_shape}  # one sample, without the batch dimension",
         "",
         "",
         f"class {cls}(nn.Module):",
-        f"    {_literal(f'The network of the NN Studio design {design.name!s}.')}",
+        f"    {_text_literal(f'The network of the NN Studio design {design.name!s}.', '    ')}",
         "",
         "    def __init__(self) -> None:",
         "        super().__init__()",
@@ -271,7 +298,7 @@ def generate_model_code(design: Design) -> str:
         "",
         "    @torch.no_grad()",
         "    def predict(self, x: torch.Tensor) -> torch.Tensor:",
-        *(f"        {line}" for line in _predict_lines(plan.task)),
+        *(f"        {line}" for line in _predict_lines(plan.task, recipe)),
         "",
         "",
         *_load_model_source(cls).splitlines(),
@@ -291,8 +318,16 @@ def generate_model_code(design: Design) -> str:
 # ---- train.py ----------------------------------------------------------------------------------------------
 
 # Template functions every train.py holds, in this order (nnstudio/ml/templates/train_template.py).
-TRAIN_FUNCTIONS = ("split", "make_loss", "count_correct", "regularised_weights", "make_optimizer", "add_l1_gradient",
-                   "make_schedule", "evaluate", "start_processes", "save_weights", "main", "stop_processes")
+TRAIN_FUNCTIONS = ("split", "count_correct", "regularised_weights", "make_optimizer", "make_schedule", "evaluate",
+                   "start_processes", "save_weights", "main", "stop_processes")
+# Each training recipe's template functions (copied before `main`) and the names train.py binds to them.
+RECIPE_FUNCTIONS = {"pytorch": ("make_loss", "add_l1_gradient", "shuffled_batches", "plain_update"),
+                    "playground": ("make_playground_loss", "playground_batches", "playground_update")}
+RECIPE_BINDINGS = {"pytorch": (("epoch_batches", "shuffled_batches"), ("make_update", "plain_update")),
+                   "playground": (("make_loss", "make_playground_loss"), ("epoch_batches", "playground_batches"),
+                                  ("make_update", "playground_update"))}
+# What the Playground recipe's functions call, copied from nnstudio.ml.playground_recipe (the trainer's own).
+PLAYGROUND_RECIPE_SOURCES = ("squared_losses", "batch_bounds", "PlaygroundL1")
 # The loader each data source needs, and the template functions it calls.
 SOURCE_FUNCTIONS = {"playground": ("load_playground",), "builtin": ("load_builtin",), "shapes": ("load_shapes",),
                     "csv": ("data_path", "encode_targets", "load_csv"),
@@ -355,6 +390,22 @@ def _weighted_modules() -> str:
     return f"WEIGHTED_MODULES = ({names})  # what init_weights initialises and L1 / L2 act on\n"
 
 
+def _recipe_code(training: TrainingConfig, task: str) -> list[str]:
+    """The recipe's loss, batch order and update for train.py; the Playground recipe's from the trainer's own
+    functions (nnstudio.ml.playground_recipe), so train.py trains as NN Studio does."""
+    recipe = training.recipe
+    parts = []
+    if recipe == "playground":
+        if task not in ("binary", "regression"):
+            raise ExportError("the Playground recipe trains one output (binary classification or regression); "
+                              "a multi-class Output needs the PyTorch recipe")
+        parts += [function_source(getattr(playground_recipe, name)) for name in PLAYGROUND_RECIPE_SOURCES]
+    parts += [function_source(getattr(train_template, f)) for f in RECIPE_FUNCTIONS[recipe]]
+    bindings = "".join(f"{name} = {target}\n" for name, target in RECIPE_BINDINGS[recipe])
+    parts.append(f"# the {recipe} recipe's loss, batch order and update (TRAINING['recipe'])\n{bindings}")
+    return parts
+
+
 def generate_train_code(design: Design) -> str:
     """`train.py`: the design's dataset and training settings in plain PyTorch + numpy, for `python train.py`
     or `torchrun --nproc-per-node N train.py` (DistributedDataParallel on nccl or gloo)."""
@@ -396,7 +447,10 @@ def generate_train_code(design: Design) -> str:
     data_parts += [function_source(getattr(train_template, f)) for f in loaders]
     data_parts.append(f"load_source = {loaders[-1]}  # the loader of this design's data source\n")
     code_parts = [_weighted_modules(), function_source(init_weights)]
-    code_parts += [function_source(getattr(train_template, f)) for f in TRAIN_FUNCTIONS]
+    before_main = TRAIN_FUNCTIONS.index("main")
+    code_parts += [function_source(getattr(train_template, f)) for f in TRAIN_FUNCTIONS[:before_main]]
+    code_parts += _recipe_code(training, plan.task)
+    code_parts += [function_source(getattr(train_template, f)) for f in TRAIN_FUNCTIONS[before_main:]]
     body = "\n\n".join(code_parts)
     if not plan.has_batchnorm:
         body = body.replace(_BATCHNORM_GUARD, "")
@@ -429,7 +483,8 @@ def generate_train_code(design: Design) -> str:
         "from torch import nn",
         "from torch.nn.parallel import DistributedDataParallel",
         "",
-        f"from model import DESIGN_NAME, INPUT_SHAPE, TASK, {cls} as MODEL_CLASS",
+        "from model import DESIGN_NAME, INPUT_SHAPE, TASK",
+        f"from model import {cls} as MODEL_CLASS",
         "",
         "HERE = Path(__file__).resolve().parent",
         "",

@@ -40,20 +40,28 @@ def playground_losses(task: str) -> tuple[LossFn, LossFn]:
 
     Targets come as `prepare_targets` makes them: 0/1 floats (n, 1) for binary, values (n, k) for regression.
     """
+    if task not in ("binary", "regression"):
+        raise TrainingError("the Playground recipe trains one output (binary classification or regression); a "
+                            "multi-class Output needs the PyTorch recipe")
+    return squared_losses(task)
+
+
+def squared_losses(task):
+    """Playground's ½(tanh(z) − t)² on t = ±1 (binary) or ½(z − y)² (regression): (batch mean, set sum).
+
+    Written in plain torch: the generated train.py of a Playground-recipe design holds this very source.
+    """
     if task == "binary":
-        def mean(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        def mean(out, y):
             return 0.5 * (torch.tanh(out) - (2.0 * y - 1.0)).square().mean()
 
-        def total(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        def total(out, y):
             return 0.5 * (torch.tanh(out) - (2.0 * y - 1.0)).square().sum()
 
         return mean, total
-    if task == "regression":
-        # Per sample ½ Σ_k (o_k − y_k)² / k: Playground's ½(o − y)² for its one output.
-        return (lambda out, y: 0.5 * (out - y).square().mean(),
-                lambda out, y: 0.5 * (out - y).square().sum() / out.shape[1])
-    raise TrainingError("the Playground recipe trains one output (binary classification or regression); a "
-                        "multi-class Output needs the PyTorch recipe")
+    # Per sample ½ Σ_k (o_k − y_k)² / k: Playground's ½(o − y)² for its one output.
+    return (lambda out, y: 0.5 * (out - y).square().mean(),
+            lambda out, y: 0.5 * (out - y).square().sum() / out.shape[1])
 
 
 def playground_probability(out: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ from nnstudio.core.settings import DatasetSpec, TrainingConfig
 from nnstudio.data.playground import _FEATURES, GENERATORS
 from nnstudio.data.shapes import make_shapes
 from nnstudio.ml.builder import WEIGHTED_MODULES, init_weights
+from nnstudio.ml.playground_recipe import PlaygroundL1, batch_bounds, squared_losses
 
 # ---- stand-ins for train.py's header (the generator writes the design's own) ----------------------------
 
@@ -47,6 +48,17 @@ def make_points(samples, noise, rng):
 def load_source(args):
     """Stand-in: train.py binds `load_source` to the one loader its data source needs."""
     return LOADERS[DATASET["source"]](args)
+
+
+def epoch_batches(epoch, count, batch, shuffle, rank, world):
+    """Stand-in: train.py binds `epoch_batches` to its recipe's batch order (shuffled_batches or
+    playground_batches)."""
+    return RECIPES[TRAINING["recipe"]][1](epoch, count, batch, shuffle, rank, world)
+
+
+def make_update(optimizer, weights, parameters):
+    """Stand-in: train.py binds `make_update` to its recipe's update (plain_update or playground_update)."""
+    return RECIPES[TRAINING["recipe"]][2](optimizer, weights, parameters)
 
 
 # ---- data: one loader per source, each returning (features, targets) ---------------------------------------
@@ -173,15 +185,6 @@ def split(x, y):
 
 # ---- model, loss and optimiser -----------------------------------------------------------------------------
 
-def make_loss():
-    if TASK == "binary":
-        bce = nn.BCEWithLogitsLoss()
-        return lambda scores, y: bce(scores.squeeze(1), y.float())
-    if TASK == "multiclass":
-        return nn.CrossEntropyLoss()
-    return {"mse": nn.MSELoss(), "mae": nn.L1Loss(), "huber": nn.HuberLoss()}[TRAINING["regression_loss"]]
-
-
 def count_correct(scores, y):
     if TASK == "binary":
         return ((scores.squeeze(1) > 0).long() == y).sum()
@@ -220,15 +223,6 @@ def make_optimizer(model, lr):
     return torch.optim.Adagrad(groups, lr=lr)
 
 
-@torch.no_grad()
-def add_l1_gradient(weights):
-    """L1 regularisation: rate * sign(w) added to each weight's gradient."""
-    if TRAINING["regularization"] == "l1" and TRAINING["regularization_rate"] > 0:
-        for w in weights:
-            if w.grad is not None:
-                w.grad.add_(torch.sign(w), alpha=TRAINING["regularization_rate"])
-
-
 def make_schedule(optimizer, epochs):
     name = TRAINING["schedule"]
     if name == "step":
@@ -251,6 +245,84 @@ def evaluate(model, x, y, loss_fn, chunk=4096):
         loss_sum += float(loss_fn(scores, y[start:start + chunk])) * n
         correct += int(count_correct(scores, y[start:start + chunk]))
     return loss_sum / max(len(y), 1), correct / max(len(y), 1)
+
+
+# ---- the training recipe: PyTorch's usual way, or TensorFlow Playground's (TRAINING["recipe"]) ------------
+
+def make_loss():
+    if TASK == "binary":
+        bce = nn.BCEWithLogitsLoss()
+        return lambda scores, y: bce(scores.squeeze(1), y.float())
+    if TASK == "multiclass":
+        return nn.CrossEntropyLoss()
+    return {"mse": nn.MSELoss(), "mae": nn.L1Loss(), "huber": nn.HuberLoss()}[TRAINING["regression_loss"]]
+
+
+@torch.no_grad()
+def add_l1_gradient(weights):
+    """L1 regularisation: rate * sign(w) added to each weight's gradient."""
+    if TRAINING["regularization"] == "l1" and TRAINING["regularization_rate"] > 0:
+        for w in weights:
+            if w.grad is not None:
+                w.grad.add_(torch.sign(w), alpha=TRAINING["regularization_rate"])
+
+
+def shuffled_batches(epoch, count, batch, shuffle, rank, world):
+    """PyTorch's usual order: a new shuffle every epoch, then batches of `batch` (the last one may be short)."""
+    order = torch.randperm(count, generator=shuffle)
+    if world > 1:  # like DistributedSampler: pad to a multiple of the world size, then deal round-robin
+        order = torch.cat([order, order[:(-len(order)) % world]])[rank::world]
+    return [order[start:start + batch] for start in range(0, len(order), batch)]
+
+
+def plain_update(optimizer, weights, parameters):
+    """The step after backward: L1 as rate * sign(w) on the gradients, clipping, then the optimizer."""
+    def update(lr):
+        add_l1_gradient(weights)
+        if TRAINING["grad_clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(parameters, TRAINING["grad_clip"])
+        optimizer.step()
+
+    return update
+
+
+def make_playground_loss():
+    """Playground's loss: ½(tanh(out) − t)² on t = ±1, or ½(out − y)² for regression (squared_losses)."""
+    mean = squared_losses(TASK)[0]
+    if TASK == "binary":  # classes 0 / 1 as a column of floats, as the scores come
+        return lambda scores, y: mean(scores, y.reshape(-1, 1).to(scores.dtype))
+    return mean
+
+
+def playground_batches(epoch, count, batch, shuffle, rank, world):
+    """Playground's order: the training set as split() shuffled it once, walked in that order every epoch;
+    a trailing partial batch carries into the next epoch's first update (batch_bounds)."""
+    order, bounds = batch_bounds(count, batch, epoch - 1)
+    return [order[lo:hi] for lo, hi in bounds]
+
+
+def playground_update(optimizer, weights, parameters):
+    """Playground's step: L2 is the optimizer's weight decay; L1 goes around the step with its clamp at zero
+    (a weight that crosses zero is set to 0 and its link stays dead: PlaygroundL1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.exit("the Playground recipe trains in one process: run python train.py, not torchrun")
+    l1 = PlaygroundL1(weights) if TRAINING["regularization"] == "l1" else None
+
+    def update(lr):
+        if TRAINING["grad_clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(parameters, TRAINING["grad_clip"])
+        if l1 is None:
+            optimizer.step()
+            return
+        l1.before_step()
+        optimizer.step()
+        l1.after_step(lr, TRAINING["regularization_rate"])
+
+    return update
+
+
+RECIPES = {"pytorch": (make_loss, shuffled_batches, plain_update),
+           "playground": (make_playground_loss, playground_batches, playground_update)}
 
 
 # ---- one process, or many under torchrun -------------------------------------------------------------------
@@ -302,7 +374,8 @@ def main(argv=None):
         sys.exit(f"the data gives samples of shape {tuple(x_train.shape[1:])}, the model takes {INPUT_SHAPE}")
 
     model = MODEL_CLASS()
-    init_weights(model, TRAINING["init"])
+    playground = TRAINING["recipe"] == "playground"
+    init_weights(model, "playground" if playground else TRAINING["init"])  # Playground's own under its recipe
     if args.start_from:
         model.load_state_dict(torch.load(args.start_from, map_location="cpu", weights_only=True), strict=True)
     model.to(device)
@@ -312,6 +385,7 @@ def main(argv=None):
     loss_fn = make_loss()
     optimizer = make_optimizer(model, args.lr)
     weights = regularised_weights(model)
+    update = make_update(optimizer, weights, list(net.parameters()))
     schedule = make_schedule(optimizer, args.epochs)
     batch = max(1, min(args.batch_size, len(y_train)) // world)
     shuffle = torch.Generator().manual_seed(args.seed)  # the same on every process, so the shards agree
@@ -321,22 +395,16 @@ def main(argv=None):
 
     for epoch in range(1, args.epochs + 1):
         net.train()
-        order = torch.randperm(len(y_train), generator=shuffle)
-        if world > 1:  # like DistributedSampler: pad to a multiple of the world size, then deal round-robin
-            order = torch.cat([order, order[:(-len(order)) % world]])[rank::world]
         totals = torch.zeros(3, device=device)  # loss sum, correct, samples: summed on the device, no syncs
-        for start in range(0, len(order), batch):
-            index = order[start:start + batch].to(device)
+        for index in epoch_batches(epoch, len(y_train), batch, shuffle, rank, world):
+            index = index.to(device)
             if len(index) < 2:  # BatchNorm cannot normalise a batch of one sample
                 continue
             scores = net(x_train[index])
             loss = loss_fn(scores, y_train[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # under DDP the gradients are averaged over the processes here
-            add_l1_gradient(weights)
-            if TRAINING["grad_clip"] > 0:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), TRAINING["grad_clip"])
-            optimizer.step()
+            update(optimizer.param_groups[0]["lr"])
             totals += torch.stack([loss.detach() * len(index), count_correct(scores.detach(), y_train[index]),
                                    torch.tensor(float(len(index)), device=device)])
         if schedule is not None:
@@ -345,10 +413,13 @@ def main(argv=None):
             dist.all_reduce(totals)
         if rank == 0:
             loss_sum, correct, samples = totals.tolist()
+            train_loss, train_accuracy = loss_sum / max(samples, 1), correct / max(samples, 1)
+            if playground:  # Playground reports the whole training set's loss with the current weights
+                train_loss, train_accuracy = evaluate(model, x_train, y_train, loss_fn)
             val_loss, val_accuracy = evaluate(model, x_val, y_val, loss_fn)
-            line = f"epoch {epoch:>4}/{args.epochs}  loss {loss_sum / max(samples, 1):.4f}  val_loss {val_loss:.4f}"
+            line = f"epoch {epoch:>4}/{args.epochs}  loss {train_loss:.4f}  val_loss {val_loss:.4f}"
             if TASK != "regression":
-                line += f"  accuracy {correct / max(samples, 1):.3f}  val_accuracy {val_accuracy:.3f}"
+                line += f"  accuracy {train_accuracy:.3f}  val_accuracy {val_accuracy:.3f}"
             print(line, flush=True)
 
     if rank == 0:
