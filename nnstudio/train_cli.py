@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nnstudio.core.errors import DataError, DesignError, FormatError, NNStudioError, SaveError, TrainingError
+from nnstudio.core.recipe_text import design_output_and_loss
 from nnstudio.ml.callbacks import Callback  # light: no torch until training starts
 
 from .cli_output import console_for, is_terminal, styled, table
@@ -198,6 +199,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _print_summary(out: TextIO, trainer: Any, final: Any) -> None:
     rows = [("epochs", f"{trainer.epoch}"), ("steps", f"{trainer.step:,}")]
+    rows.append(("output and loss", design_output_and_loss(trainer.design) or "-"))  # the losses below are these
     for label, value in (("train loss", final.train_loss), ("train accuracy", final.train_accuracy),
                          ("val loss", final.val_loss), ("val accuracy", final.val_accuracy)):
         if value is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nnstudio.core.catalogue import fmt_shape, layer_activation
 from nnstudio.core.inference import infer
+from nnstudio.core.recipe_text import design_output_and_loss
 from nnstudio.core.text import shown
 from nnstudio.data import dataset_diagnostics
 from nnstudio.data.path_policy import outside_notice
@@ -27,7 +28,7 @@ def validate(path: str) -> int:
     console = console_for(sys.stdout)
     rows = []
     for lid, layer in design.layers.items():
-        act = layer_activation(layer.type, layer.params)
+        act = layer_activation(layer.type, layer.params, design.training.recipe)
         bad = any(d.severity == "error" for d in result.for_layer(lid))
         kind = f"{layer.type} ({act})" if act and act != "identity" else layer.type
         params = f"{result.params[lid]:,}" if lid in result.params else "-"
@@ -37,6 +38,9 @@ def validate(path: str) -> int:
     console.print(table([("name", "left"), ("type", "left"), ("output shape", "left"), ("parameters", "right")],
                         rows))
     console.print(f"total parameters: {result.total_params:,}")
+    trained_as = design_output_and_loss(design)
+    if trained_as is not None:
+        console.print(f"trains as: {trained_as}")
     errors = [d for d in result.diagnostics if d.severity == "error"]
     warnings = [d for d in result.diagnostics if d.severity == "warning"]
     for d in result.diagnostics:

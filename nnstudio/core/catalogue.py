@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .recipe_text import OUTPUT_ACTIVATION, TASK_LOSS, output_activation  # noqa: F401 - their old home
 from .schema import ParamSpec
 
 Shape = tuple[int, ...]
@@ -26,9 +27,6 @@ ACTIVATION_TITLES = {
     "tanh": "tanh", "sigmoid": "sigmoid", "softplus": "softplus", "sine": "sine", "softmax": "softmax",
 }
 TASKS = ("regression", "binary", "multiclass")
-OUTPUT_ACTIVATION = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
-TASK_LOSS = {"regression": "mean squared error (or MAE / Huber)", "binary": "binary cross-entropy",
-             "multiclass": "cross-entropy"}
 
 MANY = -1  # `max_inputs` of merge layers
 
@@ -363,11 +361,12 @@ def layer_type(name: str) -> LayerType | None:
     return LAYER_TYPES.get(name)
 
 
-def layer_activation(type_name: str, params: dict[str, Any]) -> str | None:
-    """The activation a layer applies, as shown on its block (None for layers without one)."""
+def layer_activation(type_name: str, params: dict[str, Any], recipe: str = "pytorch") -> str | None:
+    """The activation a layer applies, as shown on its block (None for layers without one); an Output's
+    depends on the training recipe (nnstudio.core.recipe_text)."""
     ltype = LAYER_TYPES.get(type_name)
     if ltype is not None and ltype.activation_param is not None:
         return params.get(ltype.activation_param)
     if type_name == "Output":
-        return OUTPUT_ACTIVATION.get(params.get("task", ""))
+        return output_activation(str(params.get("task", "")), recipe)
     return None

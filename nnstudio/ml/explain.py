@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from nnstudio.core.errors import DataError, TrainingError
+from nnstudio.core.recipe_text import loss_title
 
 from .builder import ACTIVATION_FUNCTIONS, DesignModule
 from .optim import adjust_gradients, make_optimizer, schedule_factor, set_learning_rate, split_parameters
@@ -129,12 +130,12 @@ class GradientCheck:
         return abs(self.backprop - self.numeric) / scale
 
 
-PLAYGROUND_LOSS = "Playground's squared error ½(out − t)²"
+PLAYGROUND_LOSS = "Playground's squared error"  # every Playground loss name starts so (explain_text reads it)
 
 
 def loss_name(task: str, regression_loss: str = "mse", playground: bool = False) -> str:
-    if playground:
-        return PLAYGROUND_LOSS
+    if playground:  # ½(out − t)² on t = ±1, or ½(out − y)² for regression (nnstudio.core.recipe_text)
+        return f"{PLAYGROUND_LOSS} {loss_title(task, 'playground')}"
     if task == "regression":
         return REGRESSION_LOSS_NAMES.get(regression_loss, regression_loss)
     return LOSS_NAMES[task]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nnstudio import __version__
+from nnstudio.core.recipe_text import design_output_and_loss
 
 from . import cnn_views
 from .health import Finding, HealthRecord, diagnose, gradient_flow
@@ -56,6 +57,7 @@ class ReportData:
     cam_caption: str = ""
     gallery: list[tuple[np.ndarray, str]] = field(default_factory=list)
     points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (val points, true, wrong mask)
+    trains_as: str = ""  # the Output's activation and loss under the design's recipe (recipe_text)
 
 
 def probe_health(trainer: Any) -> Any:
@@ -98,7 +100,8 @@ def collect_report(checkpoint: Any, dataset: Any) -> ReportData:
         title=design.name or "Untitled design", description=design.description,
         settings={"dataset": design.dataset.to_dict(), "training": design.training.to_dict()},
         history=history, task=model.task, results=evaluate(model, dataset), findings=diagnose(records),
-        gradient_flow=last.grad_norms, epochs=trainer.epoch, steps=trainer.step)
+        gradient_flow=last.grad_norms, epochs=trainer.epoch, steps=trainer.step,
+        trains_as=design_output_and_loss(design) or "")
     if not data.gradient_flow:
         data.gradient_flow = gradient_flow(records)
     _cnn_part(data, model, dataset, design)
@@ -179,11 +182,13 @@ def _fmt(value: float) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.3f}"
 
 
-def _curves(history: list[dict[str, Any]], task: str) -> str:
+def _curves(history: list[dict[str, Any]], task: str, trains_as: str = "") -> str:
     steps = [h.get("step", i) for i, h in enumerate(history)]
     loss = line_chart({"training": (steps, [h.get("train_loss") for h in history]),
                        "validation": (steps, [h.get("val_loss") for h in history])},
                       title="Loss", x_label="step", log_y=True)
+    if trains_as:  # which loss the curves show: Playground's ½(out − t)² is not cross-entropy
+        loss = f"<figure>{loss}<figcaption>Loss: {_e(trains_as)}</figcaption></figure>"
     if task == "regression":
         return loss
     acc = line_chart({"training": (steps, [h.get("train_accuracy") for h in history]),
@@ -286,7 +291,8 @@ def render_html(data: ReportData, diagram_svg: str | None = None) -> str:
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     settings = "".join(f"<h3>{_e(part.title())}</h3>" + _table(list(values.items()), ("setting", "value"))
                        for part, values in data.settings.items())
-    curves = _curves(data.history, data.task) if data.history else "<p class='muted'>No history saved.</p>"
+    curves = _curves(data.history, data.task, data.trains_as) if data.history else \
+        "<p class='muted'>No history saved.</p>"
     diagram = f"<div class='diagram'>{diagram_svg}</div>" if diagram_svg else "<p class='muted'>(no diagram)</p>"
     return "".join([
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -298,7 +304,8 @@ def render_html(data: ReportData, diagram_svg: str | None = None) -> str:
         f"{data.epochs} epochs, {data.steps:,} steps</p>",
         f"<p>{_e(data.description)}</p>" if data.description else "",
         "<h2>Design</h2>", diagram,
-        "<h2>Settings</h2><div class='row'>", settings, "</div>",
+        "<h2>Settings</h2>", f"<p>Output and loss: {_e(data.trains_as)}</p>" if data.trains_as else "",
+        "<div class='row'>", settings, "</div>",
         "<h2>Training curves</h2>", curves,
         "<h2>Results on the validation data</h2>", _results_html(data),
         "<h2>Training health</h2>", _health_html(data),

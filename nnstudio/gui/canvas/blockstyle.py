@@ -83,8 +83,9 @@ def layer_summary(layer: Layer) -> str:
     return ", ".join(f"{k} {v}" for k, v in layer.params.items())
 
 
-def activation_title(layer: Layer) -> str | None:
-    act = layer_activation(layer.type, layer.params)
+def activation_title(layer: Layer, recipe: str = "pytorch") -> str | None:
+    """The activation the block names; an Output's follows the training recipe (tanh under Playground's)."""
+    act = layer_activation(layer.type, layer.params, recipe)
     if act is None:
         return None
     return ACTIVATION_TITLES.get(act, act)

@@ -193,9 +193,11 @@ class BlockItem(QGraphicsItem):
 
     # ---- content ---------------------------------------------------------------------------------
 
-    def show_layer(self, layer: Layer, shape, diagnostics: list[Diagnostic], params: int | None) -> None:
-        """Update what the block says; repaints only when something visible changed."""
-        activation = activation_title(layer)
+    def show_layer(self, layer: Layer, shape, diagnostics: list[Diagnostic], params: int | None,
+                   recipe: str = "pytorch") -> None:
+        """Update what the block says (an Output's activation follows the training recipe); repaints only
+        when something visible changed."""
+        activation = activation_title(layer, recipe)
         subtitle = layer.type + (f" · {activation}" if activation else "")
         shape_text = "→ " + fmt_shape(shape) if shape is not None else "→ ?"
         count = format_params(params) if params else ("no params" if shape is not None else "")

@@ -116,6 +116,8 @@ class CanvasScene(QGraphicsScene):
                 block.setPos(*event.value)
         elif kind == "reset":
             self.rebuild()
+        elif kind == "training_changed" and event.value.recipe != event.old.recipe:
+            self._on_inferred(self.session.inference)  # the Output block names the recipe's activation
 
     def _add_block(self, layer_id: str) -> None:
         layer = self.design.layers[layer_id]
@@ -148,7 +150,7 @@ class CanvasScene(QGraphicsScene):
             layer = design.layers.get(layer_id)
             if layer is not None:
                 block.show_layer(layer, result.shapes.get(layer_id), by_layer.get(layer_id, []),
-                                 result.params.get(layer_id))
+                                 result.params.get(layer_id), design.training.recipe)
         refused = {lid: msgs for lid, msgs in by_layer.items() if result.refuses_inputs(lid)}
         for conn, item in self.connection_items.items():
             shape = result.shapes.get(conn.source)

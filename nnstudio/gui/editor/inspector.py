@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core import DesignEvent, InferenceResult, fmt_shape, layer_type
 from nnstudio.core.inference import format_count
+from nnstudio.core.recipe_text import output_and_loss
 
 from ..base.theme import canvas_colours, group_colour, mix
 from .commands import RenameCommand, SetDesignInfoCommand, SetParamCommand
@@ -316,6 +317,11 @@ class Inspector(QScrollArea):
         lines.append("Output: " + (fmt_shape(shape) if shape is not None else "unknown"))
         if shape is not None:
             lines.append(f"Parameters: {format_count(result.params.get(layer_id, 0))}")
+        layer = self.design.layers.get(layer_id)
+        if layer is not None and layer.type == "Output":  # what it applies and its loss follow the recipe
+            training = self.design.training
+            lines.append("Trains as: " + output_and_loss(str(layer.params.get("task", "")), training.recipe,
+                                                         training.regression_loss))
         self.layer_info.setText("\n".join(lines))
         problems = result.for_layer(layer_id)
         self.layer_problems.setText(diagnostics_html(problems))
@@ -330,6 +336,9 @@ class Inspector(QScrollArea):
             return
         if event.kind == "meta_changed" and not self.layer_ids:
             self._show_design()
+            return
+        if event.kind == "training_changed":  # an Output's "Trains as" line follows the recipe
+            self._refresh_info()
             return
         if len(self.layer_ids) != 1 or event.layer_id != self.layer_ids[0]:
             return

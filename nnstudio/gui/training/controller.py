@@ -30,6 +30,7 @@ from .host import PLOT_DOCKS, TrainingHost
 from .neuron_maps import NeuronMapOverlay
 from .pacer import FramePacing
 from .panel import LIVE_FIELDS, TrainingPanel
+from .recipe_labels import follow_recipe
 from .run import TrainingRun
 
 if TYPE_CHECKING:  # numpy-based modules load after the window's first paint, or when first needed
@@ -144,6 +145,7 @@ class TrainingController(TrainingRun, FramePacing, TrainingFiles, TrainingAction
         elif self.panel.dataset is not None:
             self.plots.output.show_dataset(self.panel.dataset)
         self.plots.output.discrete_check.toggled.connect(lambda _on: self._draw_overlays())
+        follow_recipe(self)  # the loss plot names the recipe's loss
         self._visible = {k for k, d in self.plot_docks.items() if self._dock_shown(d)}
         self.plots.refresh(self.history, self.latest, self._visible, force=True)
         self.plots_created.emit()
