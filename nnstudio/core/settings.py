@@ -107,6 +107,10 @@ VIEW_FIELDS: dict[str, ParamSpec] = {
         ParamSpec("zoom", "float", 1.0, "Canvas zoom factor.", 0.05, 20.0),
         ParamSpec("center_x", "float", 0.0, "Canvas centre, x.", -1e7, 1e7),
         ParamSpec("center_y", "float", 0.0, "Canvas centre, y.", -1e7, 1e7),
+        ParamSpec("show_test_data", "bool", False,
+                  "Draw the test points over the output heatmaps (Playground's Show test data)."),
+        ParamSpec("discretize", "bool", False,
+                  "Show the output heatmap as its two classes only (Playground's Discretize output)."),
     )
 }
 
@@ -226,5 +230,7 @@ class ViewState(_Settings):
     zoom: float = 1.0
     center_x: float = 0.0
     center_y: float = 0.0
+    show_test_data: bool = False
+    discretize: bool = False
 
     FIELDS = VIEW_FIELDS

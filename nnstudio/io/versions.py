@@ -10,7 +10,7 @@ from nnstudio.core.errors import FormatError, NNStudioError
 from .paths import describe
 
 FORMAT = "nnstudio.design"
-VERSION = 2
+VERSION = 3
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # MIGRATIONS[n] turns a version-n file (parsed JSON) into a version-(n+1) one. When the format changes:
@@ -28,7 +28,17 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 added the view settings `view.show_test_data` and `view.discretize` (Playground's "Show test
+    data" and "Discretize output"); a version-2 file showed neither."""
+    view = data.get("view")
+    if isinstance(view, dict):
+        view.setdefault("show_test_data", False)
+        view.setdefault("discretize", False)
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def check_header(data: Any) -> int:

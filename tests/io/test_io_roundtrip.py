@@ -32,7 +32,7 @@ def test_save_then_load_gives_the_same_design(tmp_path, design):
 def test_the_text_is_the_documented_layout():
     text = dumps(playground_mlp())
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{\n  "format": "nnstudio.design",\n  "version": 2,\n')
+    assert text.startswith(f'{{\n  "format": "nnstudio.design",\n  "version": {VERSION},\n')
     data = json.loads(text)
     assert list(data) == ["format", "version", "name", "description", "layers", "connections", "dataset",
                           "training", "view"]

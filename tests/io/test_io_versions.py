@@ -81,9 +81,23 @@ def expected_playground_recipe() -> Design:
     return d
 
 
+def expected_view_settings() -> Design:
+    d = Design("Playground view", "Version 3: shows the test points and a discretized output, as Playground.")
+    d.add_layer("Input", "inputs", {"features": 2}, (0.0, 0.0), "L1")
+    d.add_layer("Dense", "hidden1", {"units": 3, "activation": "tanh"}, (240.0, 0.0), "L2")
+    d.add_layer("Output", "output", {"task": "binary", "units": 1}, (480.0, 0.0), "L3")
+    d.connect("L1", "L2")
+    d.connect("L2", "L3")
+    d.set_dataset(name="xor")
+    d.set_training(recipe="playground", until_paused=True, init="playground")
+    d.set_view(show_test_data=True, discretize=True)
+    return d
+
+
 EXPECTED = {
     "v1/playground_mlp.nnstudio": expected_playground_mlp,
     "v2/playground_recipe.nnstudio": expected_playground_recipe,
+    "v3/view_settings.nnstudio": expected_view_settings,
     "v1/every_layer_type.nnstudio": expected_every_layer_type,
     "v1/hand_written_minimal.nnstudio": expected_hand_written_minimal,
 }
@@ -106,6 +120,19 @@ def test_golden_file_loads_as_the_expected_design(name):
 @pytest.mark.parametrize("name", ["v2/playground_recipe.nnstudio"])
 def test_while_version_2_is_current_the_writer_reproduces_the_golden_text(name):
     assert dumps(EXPECTED[name]()) == (GOLDEN / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(VERSION != 3, reason="the writer now writes a newer version")
+@pytest.mark.parametrize("name", ["v3/view_settings.nnstudio"])
+def test_while_version_3_is_current_the_writer_reproduces_the_golden_text(name):
+    assert dumps(EXPECTED[name]()) == (GOLDEN / name).read_text(encoding="utf-8")
+
+
+def test_a_version_2_file_shows_neither_test_points_nor_a_discretized_output():
+    view = load_design(GOLDEN / "v2/playground_recipe.nnstudio").view
+    assert view.show_test_data is False and view.discretize is False
+    assert versions.MIGRATIONS[2]({"view": {"discretize": True}})["view"] == {"discretize": True,
+                                                                              "show_test_data": False}
 
 
 def test_a_version_1_file_keeps_training_the_pytorch_way():
@@ -197,14 +224,14 @@ def test_a_migration_can_move_data_the_current_records_would_refuse(monkeypatch)
 
 
 def test_a_missing_or_failing_migration_is_a_format_error(monkeypatch):
-    monkeypatch.setattr(versions, "VERSION", 3)
-    monkeypatch.setitem(versions.MIGRATIONS, 1, lambda data: data)
-    with pytest.raises(FormatError, match="cannot upgrade format version 2 to 3"):
+    current = VERSION  # a build one version ahead whose last migration is missing, then broken
+    monkeypatch.setattr(versions, "VERSION", current + 1)
+    with pytest.raises(FormatError, match=f"cannot upgrade format version {current} to {current + 1}"):
         loads(_header(version=1))
 
     def broken(data):
         return data["no such key"]
 
-    monkeypatch.setitem(versions.MIGRATIONS, 2, broken)
-    with pytest.raises(FormatError, match="from format version 2 to 3: KeyError"):
+    monkeypatch.setitem(versions.MIGRATIONS, current, broken)
+    with pytest.raises(FormatError, match=f"from format version {current} to {current + 1}: KeyError"):
         loads(_header(version=1))
