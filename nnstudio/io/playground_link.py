@@ -23,8 +23,10 @@ REGRESSION_SETS = ("reg-plane", "reg-gauss")
 # Playground's input checkboxes, in its order, and NN Studio's names for them.
 FEATURE_KEYS = {"x": "x1", "y": "x2", "xSquared": "x1^2", "ySquared": "x2^2", "xTimesY": "x1*x2",
                 "sinX": "sin(x1)", "sinY": "sin(x2)"}
-# Keys of state.ts that only change Playground's page, not the network, its data or its training.
-DISPLAY_KEYS = ("showTestData", "discretize", "collectStats", "hideText", "tutorial")
+# Keys of state.ts that only change Playground's page, not the network, its data or its training. The two
+# view keys become the design's view settings; the others (and every `*_hide`) are listed as not used.
+VIEW_KEYS = {"showTestData": "show_test_data", "discretize": "discretize"}
+DISPLAY_KEYS = ("collectStats", "hideText", "tutorial")
 SAMPLES = {"classification": 500, "regression": 1200}  # NUM_SAMPLES_CLASSIFY / NUM_SAMPLES_REGRESS
 MAX_LINK_CHARS = 20_000
 MAX_UNITS = 1_000_000
@@ -48,6 +50,8 @@ class PlaygroundLink:
     features: dict[str, bool] = field(default_factory=lambda: {k: k in ("x", "y") for k in FEATURE_KEYS})
     problem: str = "classification"
     init_zero: bool = False
+    show_test_data: bool = False  # Playground's "Show test data" checkbox
+    discretize: bool = False  # Playground's "Discretize output" checkbox
     notes: list[str] = field(default_factory=list)  # values it could not use, in the link's order
     unknown: list[str] = field(default_factory=list)  # keys that are not Playground's
     display: list[str] = field(default_factory=list)  # Playground page settings a design does not keep
@@ -133,7 +137,11 @@ def parse_link(link: str) -> PlaygroundLink:
         if key.endswith("_hide") or key in DISPLAY_KEYS:
             state.display.append(key)
             continue
-        if key in FEATURE_KEYS:
+        if key in VIEW_KEYS:
+            if value not in ("true", "false"):
+                notes.append(f"{key}={value[:40]}: not true or false; read as true, as Playground does")
+            setattr(state, VIEW_KEYS[key], value != "false")
+        elif key in FEATURE_KEYS:
             state.features[key] = value != "false"  # Playground: anything but "false" is true
         elif key in ("cosX", "cosY"):
             if value != "false":
@@ -202,6 +210,7 @@ def design_from_link(link: str) -> tuple[Design, PlaygroundLink]:
     design.set_training(recipe="playground", until_paused=True, init="playground", optimizer="sgd",
                         learning_rate=state.learning_rate, batch_size=state.batch_size,
                         regularization=state.regularization, regularization_rate=state.regularization_rate)
+    design.set_view(show_test_data=state.show_test_data, discretize=state.discretize)
     return design, state
 
 
@@ -210,6 +219,8 @@ def describe_import(state: PlaygroundLink) -> list[str]:
     lines = list(state.notes)
     if state.unknown:
         lines.append(f"not Playground settings, ignored: {', '.join(state.unknown)}")
+    if state.display:
+        lines.append(f"Playground page settings NN Studio does not use: {', '.join(dict.fromkeys(state.display))}")
     if state.seed:
         lines.append(f"seed={state.seed}: NN Studio draws its own points from data seed {state.data_seed} "
                      "(the same recipe as Playground's, not the same points)")

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from nnstudio.core.errors import FormatError
-from nnstudio.io import load_design
+from nnstudio.io import dumps, load_design, loads
 from nnstudio.io.playground_link import describe_import, design_from_link, parse_link
 from nnstudio.open_playground_cli import add_arguments, main
 
@@ -38,7 +38,27 @@ def test_a_full_lesson_link_becomes_its_design():
     output = [layer for layer in design.layers.values() if layer.type == "Output"][0]
     assert output.params["task"] == "binary" and output.params["units"] == 1
     assert state.notes == [] and state.unknown == []
-    assert "showTestData" in state.display and "hideText" in state.display
+    assert "hideText" in state.display and "showTestData" not in state.display  # showTestData is applied
+    assert (design.view.show_test_data, design.view.discretize) == (False, False)  # the link says false
+    assert "Playground page settings NN Studio does not use: " in "\n".join(describe_import(state))
+
+
+@pytest.mark.parametrize("show, discretize", [("true", "false"), ("false", "true"), ("true", "true")])
+def test_show_test_data_and_discretize_become_the_designs_view(show, discretize):
+    link = f"#showTestData={show}&discretize={discretize}&dataset=xor&collectStats=false&x_hide=true&tutorial=x"
+    design, state = design_from_link(link)
+    assert design.view.show_test_data is (show == "true") and design.view.discretize is (discretize == "true")
+    assert state.notes == [] and state.unknown == []
+    told = describe_import(state)
+    assert told == ["Playground page settings NN Studio does not use: collectStats, x_hide, tutorial"]
+    saved = loads(dumps(design))  # and they travel in the file
+    assert (saved.view.show_test_data, saved.view.discretize) == (show == "true", discretize == "true")
+
+
+def test_a_view_key_that_is_not_true_or_false_is_named_and_read_as_playground_reads_it():
+    design, state = design_from_link("#showTestData=yes&discretize=false")
+    assert design.view.show_test_data is True and design.view.discretize is False
+    assert state.notes == ["showTestData=yes: not true or false; read as true, as Playground does"]
 
 
 def test_regression_features_and_regularisation_are_read():

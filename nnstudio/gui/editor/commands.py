@@ -173,6 +173,8 @@ class _SetSetting(_Step):
     def _apply(self, design: Design, value: Any) -> None:
         if self.section == "dataset":
             design.set_dataset(**{self.key: value})
+        elif self.section == "view":
+            design.set_view(**{self.key: value})
         else:
             design.set_training(**{self.key: value})
 
@@ -440,7 +442,8 @@ def _fresh_id(design: Design, reserved: set[str]) -> str:
 
 # ---- the design's dataset and training settings -------------------------------------------------------
 
-_TITLES = {"features": "input features", "noise": "noise", "train_percent": "training %"}
+_TITLES = {"features": "input features", "noise": "noise", "train_percent": "training %",
+           "show_test_data": "Show test data", "discretize": "Discretize output"}
 
 
 def _setting_title(section: str, key: str) -> str:
@@ -500,6 +503,13 @@ class SetDatasetCommand(_SetSettingCommand):
 class SetTrainingCommand(_SetSettingCommand):
     SECTION = "training"
     MERGE_ID = 0x4E4E11
+
+
+class SetViewCommand(_SetSettingCommand):
+    """A view setting that travels in the file (Show test data, Discretize output); not the canvas zoom."""
+
+    SECTION = "view"
+    MERGE_ID = 0x4E4E12
 
 
 class SetInputFeaturesCommand(DesignCommand):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton, QWidget
 
 from nnstudio.gui.editor.commands import SetDatasetCommand, SetParamCommand, SetTrainingCommand
 
@@ -80,10 +80,15 @@ class PlaygroundBar(QWidget):
         self.batch_size.setObjectName("playgroundBatchSize")
         self.batch_size.setRange(1, 30)
         self.batch_size.setToolTip("Batch size (Playground: 1 to 30)")
+        self.show_test = QCheckBox("Show test data")  # the design's view settings (bound in panel.py)
+        self.show_test.setObjectName("playgroundShowTestData")
+        self.discretize = QCheckBox("Discretize output")
+        self.discretize.setObjectName("playgroundDiscretize")
         for widget, label in ((self.play, None), (self.step_epoch, None), (self.step_batch, None),
                               (self.counter, None), (self.regenerate, None), (self.learning_rate, "Learning rate"),
                               (self.activation, "Activation"), (self.regularization, "Regularization"),
-                              (self.reg_rate, "Rate"), (self.problem, "Problem"), (self.batch_size, "Batch")):
+                              (self.reg_rate, "Rate"), (self.problem, "Problem"), (self.batch_size, "Batch"),
+                              (self.show_test, None), (self.discretize, None)):
             if label:
                 row.addWidget(QLabel(label))
             row.addWidget(widget)

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from ..base.dock_layout import scrolling
+from ..training.view_checks import bind_view_check
 from .controls import PlaygroundBar
 from .edits import (
     EditValueCommand,
@@ -22,6 +23,7 @@ from .edits import (
     toggle_feature,
 )
 from .view import LayerButtons, NetworkView, neuron_button
+from .view_options import apply_view_settings
 
 FRAME_HZ = 30.0
 VIEW_SHARE = 0.12
@@ -81,6 +83,9 @@ class NetworkPanel(QWidget):
         self.view.link_clicked.connect(self._edit_link)
         self.view.neuron_clicked.connect(self._edit_bias)
         self.session.changed.connect(self._on_design_event)
+        bind_view_check(self.bar.show_test, self.session, "show_test_data")
+        bind_view_check(self.bar.discretize, self.session, "discretize")
+        controller.panel.dataset_loaded.connect(lambda _dataset: apply_view_settings(self))  # new test points
         controller.frame_drawn.connect(self._on_frame)
         controller.phase_changed.connect(self._on_phase)
         self.ask_value = self._ask_value  # replaced in tests
@@ -95,6 +100,7 @@ class NetworkPanel(QWidget):
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._pull_frame)
         self.refresh()
+        apply_view_settings(self)
         self._on_phase(controller.phase)
 
     # ---- following the document and the training -----------------------------------------------------
@@ -106,6 +112,8 @@ class NetworkPanel(QWidget):
         if event.kind in ("training_changed", "dataset_changed", "reset", "param_changed", "layer_added",
                           "layer_removed", "connected", "disconnected"):
             self.refresh()
+        if event.kind in ("view_changed", "dataset_changed", "reset"):
+            apply_view_settings(self)  # Show test data / Discretize output
 
     def refresh(self) -> None:
         info = self.view.set_design(self.session.design, force=self.force)

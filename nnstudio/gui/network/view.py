@@ -24,6 +24,7 @@ from nnstudio.core.settings import PLAYGROUND_FEATURES
 from ..training.pacing import PaintClock
 from ..training.panel import FEATURE_TITLES
 from .layout import NetworkLayout, network_layout
+from .view_options import paint_points
 
 MAX_SIDE = 44.0
 HEATMAP_CELLS = 50  # feature maps are computed on a 50×50 grid over [−6, 6]², like the neuron maps' subsample
@@ -95,6 +96,8 @@ class NetworkView(QWidget):
         self.neuron_maps: dict[str, list[QImage]] = {}
         self.output_map: QImage | None = None
         self.dead_features: tuple[str, ...] = ()
+        self.test_points: tuple[Any, Any, str] | None = None  # drawn on the output square (view_options.py)
+        self.discretize = False  # the output heatmaps as two classes (the design's view.discretize)
         self._features: dict[str, QImage] = {}  # made on the first paint
         self.hover: Hit | None = None
         self.antialias = True  # smooth links; the benchmark measures both
@@ -116,9 +119,12 @@ class NetworkView(QWidget):
         self.update()
         return self.layout_info
 
-    def set_telemetry(self, telemetry: Any, task: str | None, discretize: bool = False) -> None:
-        """The newest publication: weights, neuron heatmaps, the output heatmap."""
+    def set_telemetry(self, telemetry: Any, task: str | None, discretize: bool | None = None) -> None:
+        """The newest publication: weights, neuron heatmaps, the output heatmap (discretized as `discretize`
+        says, else as the view's setting)."""
         import numpy as np
+
+        discretize = self.discretize if discretize is None else discretize
 
         from ..training.colors import boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
 
@@ -359,6 +365,8 @@ class NetworkView(QWidget):
                         painter.drawImage(rect, image)
                     else:
                         painter.fillRect(rect, QColor(232, 234, 235))
+                    if c == len(columns) - 1 and self.test_points is not None:
+                        paint_points(painter, rect, *self.test_points)
                 hovered = self.hover is not None and self.hover.kind != "link" and self.hover.column == c \
                     and self.hover.row == r
                 painter.setPen(QPen(QColor(30, 30, 30) if hovered else QColor(0, 0, 0, 70), 2.0 if hovered else 1.0))

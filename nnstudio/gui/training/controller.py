@@ -32,6 +32,7 @@ from .pacer import FramePacing
 from .panel import LIVE_FIELDS, TrainingPanel
 from .recipe_labels import follow_recipe
 from .run import TrainingRun
+from .view_checks import bind_output_checks
 
 if TYPE_CHECKING:  # numpy-based modules load after the window's first paint, or when first needed
     from nnstudio.ml.control import TrainingControl
@@ -146,6 +147,7 @@ class TrainingController(TrainingRun, FramePacing, TrainingFiles, TrainingAction
             self.plots.output.show_dataset(self.panel.dataset)
         self.plots.output.discrete_check.toggled.connect(lambda _on: self._draw_overlays())
         follow_recipe(self)  # the loss plot names the recipe's loss
+        bind_output_checks(self)  # Show test data / Discretize output are the design's view settings
         self._visible = {k for k, d in self.plot_docks.items() if self._dock_shown(d)}
         self.plots.refresh(self.history, self.latest, self._visible, force=True)
         self.plots_created.emit()
