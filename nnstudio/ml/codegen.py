@@ -14,7 +14,6 @@ import inspect
 import keyword
 import math
 import re
-import textwrap
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -36,9 +35,9 @@ from nnstudio.core.settings import (
     TrainingConfig,
 )
 from nnstudio.data import playground, shapes
-from nnstudio.ml import playground_recipe
 from nnstudio.ml.builder import WEIGHTED_MODULES, contributing_layers, init_weights
 from nnstudio.ml.codegen_layers import CODE_WRITERS, Node, code_float, code_int
+from nnstudio.ml.codegen_recipe import RECIPE_FUNCTIONS, function_source, recipe_code, train_usage  # noqa: F401
 from nnstudio.ml.templates import model_template, train_template
 
 # Names `forward` itself uses: a layer (and so a local variable) may never be called one of these.
@@ -320,25 +319,13 @@ def generate_model_code(design: Design) -> str:
 # Template functions every train.py holds, in this order (nnstudio/ml/templates/train_template.py).
 TRAIN_FUNCTIONS = ("split", "count_correct", "regularised_weights", "make_optimizer", "make_schedule", "evaluate",
                    "start_processes", "save_weights", "main", "stop_processes")
-# Each training recipe's template functions (copied before `main`) and the names train.py binds to them.
-RECIPE_FUNCTIONS = {"pytorch": ("make_loss", "add_l1_gradient", "shuffled_batches", "plain_update"),
-                    "playground": ("make_playground_loss", "playground_batches", "playground_update")}
-RECIPE_BINDINGS = {"pytorch": (("epoch_batches", "shuffled_batches"), ("make_update", "plain_update")),
-                   "playground": (("make_loss", "make_playground_loss"), ("epoch_batches", "playground_batches"),
-                                  ("make_update", "playground_update"))}
-# What the Playground recipe's functions call, copied from nnstudio.ml.playground_recipe (the trainer's own).
-PLAYGROUND_RECIPE_SOURCES = ("squared_losses", "batch_bounds", "PlaygroundL1")
+
 # The loader each data source needs, and the template functions it calls.
 SOURCE_FUNCTIONS = {"playground": ("load_playground",), "builtin": ("load_builtin",), "shapes": ("load_shapes",),
                     "csv": ("data_path", "encode_targets", "load_csv"),
                     "npz": ("data_path", "encode_targets", "load_npz")}
 _BATCHNORM_GUARD = ("            if len(index) < 2:  # BatchNorm cannot normalise a batch of one sample\n"
                     "                continue\n")
-
-
-def function_source(function: Any) -> str:
-    """The source of a real function (decorators included), as it stands in its module."""
-    return textwrap.dedent(inspect.getsource(function)).rstrip() + "\n"
 
 
 def assignment_source(module: ModuleType, name: str) -> str:
@@ -390,22 +377,6 @@ def _weighted_modules() -> str:
     return f"WEIGHTED_MODULES = ({names})  # what init_weights initialises and L1 / L2 act on\n"
 
 
-def _recipe_code(training: TrainingConfig, task: str) -> list[str]:
-    """The recipe's loss, batch order and update for train.py; the Playground recipe's from the trainer's own
-    functions (nnstudio.ml.playground_recipe), so train.py trains as NN Studio does."""
-    recipe = training.recipe
-    parts = []
-    if recipe == "playground":
-        if task not in ("binary", "regression"):
-            raise ExportError("the Playground recipe trains one output (binary classification or regression); "
-                              "a multi-class Output needs the PyTorch recipe")
-        parts += [function_source(getattr(playground_recipe, name)) for name in PLAYGROUND_RECIPE_SOURCES]
-    parts += [function_source(getattr(train_template, f)) for f in RECIPE_FUNCTIONS[recipe]]
-    bindings = "".join(f"{name} = {target}\n" for name, target in RECIPE_BINDINGS[recipe])
-    parts.append(f"# the {recipe} recipe's loss, batch order and update (TRAINING['recipe'])\n{bindings}")
-    return parts
-
-
 def generate_train_code(design: Design) -> str:
     """`train.py`: the design's dataset and training settings in plain PyTorch + numpy, for `python train.py`
     or `torchrun --nproc-per-node N train.py` (DistributedDataParallel on nccl or gloo)."""
@@ -449,7 +420,7 @@ def generate_train_code(design: Design) -> str:
     code_parts = [_weighted_modules(), function_source(init_weights)]
     before_main = TRAIN_FUNCTIONS.index("main")
     code_parts += [function_source(getattr(train_template, f)) for f in TRAIN_FUNCTIONS[:before_main]]
-    code_parts += _recipe_code(training, plan.task)
+    code_parts += recipe_code(training, plan.task)
     code_parts += [function_source(getattr(train_template, f)) for f in TRAIN_FUNCTIONS[before_main:]]
     body = "\n\n".join(code_parts)
     if not plan.has_batchnorm:
@@ -459,17 +430,12 @@ def generate_train_code(design: Design) -> str:
     dataset.setdefault("path", "")
     settings = training.to_dict()
     settings.pop("device", None)  # chosen on the machine that runs train.py (--device)
+    usage = train_usage(training)
     header = [
         f"# Generated by NN Studio {__version__}. Plain PyTorch: edit it as you like.",
         f'"""Train the exported network on its dataset with plain PyTorch ({uses}).',
         "",
-        "    python train.py                              # one process: the GPU if there is one, else the CPU",
-        "    torchrun --nproc-per-node 4 train.py         # DistributedDataParallel, 4 processes on this machine",
-        "    torchrun --nnodes 2 --node-rank 0 --nproc-per-node 8 \\\\",
-        "        --master-addr HOST --master-port 29500 train.py   # several machines (node-rank 1 on the other)",
-        "",
-        "With several processes each takes its share of every batch (nccl on GPUs, gloo on CPUs); only the first",
-        "prints and saves. Settings below come from the design; most can also be given on the command line.",
+        *usage,
         '"""',
         "",
         "from __future__ import annotations",

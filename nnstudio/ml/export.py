@@ -27,6 +27,7 @@ from torch import nn
 from nnstudio import __version__
 from nnstudio.core.document import Design
 from nnstudio.core.errors import ExportError, NNStudioError
+from nnstudio.core.recipe_text import design_output_and_loss
 from nnstudio.io.atomic import lock_folder, remove_abandoned
 from nnstudio.ml.builder import build_model
 from nnstudio.ml.codegen import generate_model_code, generate_train_code, plan_design
@@ -332,6 +333,7 @@ def _readme(design: Design) -> str:
     plan = plan_design(design)
     spec = design.dataset
     shape = "×".join(str(int(d)) for d in plan.input_shape)
+    playground = design.training.playground
     lines = [
         f"{_printable(design.name)} — exported from NN Studio {__version__}",
         "",
@@ -343,16 +345,23 @@ def _readme(design: Design) -> str:
         "    python -c \"import torch; from model import load_model; m = load_model('weights.pt'); "
         f"print(m.predict(torch.randn(3, {', '.join(str(int(d)) for d in plan.input_shape)})))\"",
         f"The model takes float tensors of shape (batch, {shape}). It returns "
-        + {"binary": "one logit per sample; predict() gives the probability of class 1.",
-           "multiclass": "one logit per class; predict() gives class probabilities.",
-           "regression": "the predicted values."}[plan.task],
+        + ({"binary": "z per sample, Playground's output neuron being tanh(z); predict() gives the "
+                      "probability of class 1, (1 + tanh z) / 2."}
+           if playground else {}).get(plan.task, {
+               "binary": "one logit per sample; predict() gives the probability of class 1.",
+               "multiclass": "one logit per class; predict() gives class probabilities.",
+               "regression": "the predicted values."}[plan.task]),
+        f"It trains as: {design_output_and_loss(design)}.",
         "",
         "Train it (needs torch and numpy" + (", and scikit-learn" if spec.source == "builtin" else "") + "):",
         "    python train.py --epochs 50",
-        "    torchrun --nproc-per-node 4 train.py      # DistributedDataParallel: GPUs (nccl) or CPUs (gloo)",
+        *([] if playground else
+          ["    torchrun --nproc-per-node 4 train.py      # DistributedDataParallel: GPUs (nccl) or CPUs (gloo)"]),
         "    python train.py --start-from weights.pt   # continue from the exported weights",
         "The trained weights are saved to trained-weights.pt (change with --output).",
     ]
+    if playground:
+        lines += ["Under the Playground recipe train.py walks the data in one fixed order, in one process."]
     if spec.source in ("csv", "npz"):
         lines += ["", f"The data file is not included: copy {_printable(spec.path or 'it', 300)} next to "
                   "train.py, or pass --data PATH."]
