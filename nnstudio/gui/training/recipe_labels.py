@@ -6,13 +6,18 @@ from typing import Any
 
 from nnstudio.core.recipe_text import design_output_and_loss, loss_title
 
+# Short names for the loss plot's axis (a plot a few lines high has room for a dozen characters).
+_AXIS_NAMES = {"½(out − t)² on t = ±1": "½(out − t)²", "binary cross-entropy": "cross-entropy",
+               "mean squared error": "MSE", "mean absolute error": "MAE"}
+
 
 def loss_axis_label(design: Any) -> str:
-    """'loss · ½(out − t)² on t = ±1' etc.: the loss plot's axis says which loss its curves are."""
+    """'½(out − t)²', 'cross-entropy', 'MSE' …: the loss plot's axis says which loss its curves are."""
     training = design.training
     for layer in design.layers.values():
         if layer.type == "Output":
-            return f"loss · {loss_title(str(layer.params.get('task', '')), training.recipe, training.regression_loss)}"
+            title = loss_title(str(layer.params.get("task", "")), training.recipe, training.regression_loss)
+            return _AXIS_NAMES.get(title, title)
     return "loss"
 
 

@@ -19,9 +19,9 @@ def test_block_inspector_and_plots_follow_the_recipe(studio):
     window.select_layers([output.id])
     expected = {
         "playground": ("Output · tanh", "Trains as: tanh output, ½(out − t)² on t = ±1 (Playground recipe)",
-                       "loss · ½(out − t)² on t = ±1"),
+                       "½(out − t)²"),
         "pytorch": ("Output · sigmoid", "Trains as: logit (sigmoid) output, binary cross-entropy (PyTorch recipe)",
-                    "loss · binary cross-entropy"),
+                    "cross-entropy"),
     }
 
     def check(recipe: str) -> None:
