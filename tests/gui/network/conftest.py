@@ -36,7 +36,7 @@ def network_studio(qtbot, monkeypatch):
     qtbot.waitExposed(window)
     yield window, controller, panel
     controller.shutdown()
-    assert controller.thread is None or controller.thread.isFinished()
+    assert controller.thread is None or controller.thread.ended
     window.close()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
