@@ -32,7 +32,7 @@ def network_studio(qtbot, monkeypatch):
     window.open_example(EXAMPLE, ask=False)
     window.resize(1400, 900)
     window.show()
-    window.central_tabs.setCurrentIndex(1)
+    panel.tabs.setCurrentIndex(1)
     qtbot.waitExposed(window)
     yield window, controller, panel
     controller.shutdown()
