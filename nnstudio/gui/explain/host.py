@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
+from ..training.host import TrainingHost
+
 if TYPE_CHECKING:
     from nnstudio.core import Design
 
@@ -18,8 +20,11 @@ if TYPE_CHECKING:
     from ..editor.session import DesignSession
 
 
-class ExplainWindow(Protocol):
-    """The main window as explain mode sees it (`nnstudio.gui.shell.mainwindow.MainWindow` is one)."""
+class ExplainWindow(TrainingHost, Protocol):
+    """The main window as explain mode sees it (`nnstudio.gui.shell.mainwindow.MainWindow` is one).
+
+    It is a `TrainingHost` too: attaching this room attaches training first. The members below are
+    the ones this room itself uses."""
 
     session: DesignSession
     inspector: Inspector  # the activation curve goes under its layer page
