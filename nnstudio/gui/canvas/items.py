@@ -8,7 +8,7 @@ connecting are in `links.py`.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -28,9 +28,6 @@ from nnstudio.core.document import Layer
 from ..base.theme import group_colour, mix
 from .blockstyle import BlockStyle, activation_title, format_params, layer_summary
 
-if TYPE_CHECKING:
-    from .links import ConnectionItem
-
 
 class ConnectionHost(Protocol):
     """What a port needs from the scene it sits in (the CanvasScene) to draw a new connection."""
@@ -40,6 +37,12 @@ class ConnectionHost(Protocol):
     def update_connection(self, scene_pos: QPointF) -> str | None: ...
 
     def finish_connection(self, scene_pos: QPointF) -> bool: ...
+
+
+class Link(Protocol):
+    """What a block needs from a connection item attached to it (`links.ConnectionItem`): to follow a move."""
+
+    def update_path(self) -> None: ...
 
 
 BLOCK_Z = 10.0
@@ -133,7 +136,7 @@ class BlockItem(QGraphicsItem):
         super().__init__()
         self.layer_id = layer.id
         self.style = style
-        self.links: list[ConnectionItem] = []
+        self.links: list[Link] = []
         ltype = layer_type(layer.type)
         self.group = ltype.group if ltype else ""
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
