@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
+from nnstudio.gui.network import NetworkPanel  # noqa: E402
 from nnstudio.gui.shell.app import create_application, open_main_window  # noqa: E402
 from nnstudio.gui.training import TrainingController  # noqa: E402
 
@@ -38,8 +39,9 @@ def _wait(app, seconds: float, until=None) -> None:
 
 
 def measure(window, controller, tab: int, seconds: float) -> dict[str, float]:
-    window.central_tabs.setCurrentIndex(tab)
-    view = window.network_panel.view
+    panel = window.findChild(NetworkPanel)
+    panel.tabs.setCurrentIndex(tab)
+    view = panel.view
     controller.train()
     _wait(None, 120, lambda: controller.latest is not None and controller.latest.step > 0
           and controller.phase == "running")
@@ -76,8 +78,9 @@ def main() -> None:
     window.resize(1600, 1000)
     window.show()
     controller = window.findChild(TrainingController)
-    window.network_panel.view.antialias = args.antialias == "on"
-    window.network_panel.pull_frames = args.pull == "on"
+    panel = window.findChild(NetworkPanel)
+    panel.view.antialias = args.antialias == "on"
+    panel.pull_frames = args.pull == "on"
     _wait(app, 30, lambda: controller.plots is not None)
     network = measure(window, controller, 1, args.seconds)
     canvas = measure(window, controller, 0, args.seconds)

@@ -53,7 +53,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from nnstudio.gui.training.history import DecimatingSeries
-    from nnstudio.gui.training.plots import add_curve, make_plot
+    from nnstudio.gui.training.plot_base import add_curve, make_plot
 
     app = QApplication.instance() or QApplication(["bench"])
     host = QWidget()

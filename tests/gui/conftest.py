@@ -74,7 +74,7 @@ def make_window(qtbot, monkeypatch, dialogs):
 
     yield make
     # Delete windows here, on the GUI thread, and collect their garbage here too: left to the cyclic collector,
-    # a window could be freed later on a training test's worker thread (see nnstudio/gui/training/gcguard.py).
+    # a window could be freed later on a training test's worker thread (see nnstudio/gui/base/background.py).
     import gc
 
     from PySide6.QtCore import QCoreApplication, QEvent

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from nnstudio.core.errors import NNStudioError
+
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
+    from .host import InsideViewsHost
 
 REPORT_FILTER = "HTML report (*.html)"
 
@@ -27,7 +31,7 @@ def design_svg_text(design: Any) -> str | None:
     return text[start:] if start >= 0 else None
 
 
-def write_window_report(controller: Any, path: str | Path) -> None:
+def write_window_report(controller: TrainingController, path: str | Path) -> None:
     """Write the report of the controller's trained state; NNStudioError (or OSError) if it cannot."""
     from nnstudio.data import load_dataset
     from nnstudio.io.atomic import write_atomic
@@ -44,7 +48,7 @@ def write_window_report(controller: Any, path: str | Path) -> None:
     write_atomic(path, html.encode("utf-8"))
 
 
-def save_report(window: Any, controller: Any, path: str | Path | None = None) -> bool:
+def save_report(window: InsideViewsHost, controller: TrainingController, path: str | Path | None = None) -> bool:
     if controller.active:
         controller.say("Pause or stop training before saving a report.", error=True)
         return False
@@ -53,7 +57,7 @@ def save_report(window: Any, controller: Any, path: str | Path | None = None) ->
         return False
     if path is None:
         start = str(Path(window.current_path).with_suffix(".html")) if window.current_path else "report.html"
-        chosen, _ = QFileDialog.getSaveFileName(window, "Save Report", start, REPORT_FILTER)
+        chosen, _ = QFileDialog.getSaveFileName(window.qt_window(), "Save Report", start, REPORT_FILTER)
         if not chosen:
             return False
         path = chosen

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
 from ..health.overlay import HealthOverlay
 from ..health.view import HealthView
+from .host import InsideViewsHost
 from .maps_view import FiltersMapsView
 from .report_action import save_report
 from .results_view import ResultsView
 from .tap import TapSink, WeightsTap
 
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
+
 
 class InsideViews(QObject):
     """Owns the three docks, the tap sink and the health badges; lives as long as the window."""
 
-    def __init__(self, window: Any, controller: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: InsideViewsHost, controller: TrainingController) -> None:
+        super().__init__(window.qt_window())
         self.setObjectName("insideViews")
         self.window, self.controller = window, controller
         self.maps = FiltersMapsView()
@@ -30,7 +34,7 @@ class InsideViews(QObject):
         self.data: Any = None
         self.weights: tuple[dict[str, Any], int] | None = None
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        loss = getattr(controller, "plot_docks", {}).get("loss")
+        loss = controller.plot_docks.get("loss")
         self.maps_dock = window.add_dock(self.maps, "Filters && maps", "filtersMapsDock", bottom, tabify_with=loss)
         self.results_dock = window.add_dock(self.results, "Results", "resultsDock", bottom, tabify_with=loss)
         self.health_dock = window.add_dock(self.health, "Health", "healthDock", bottom, tabify_with=loss)
@@ -48,14 +52,12 @@ class InsideViews(QObject):
         self.health.layer_chosen.connect(self._select_layer)
         self.results.refresh_button.clicked.connect(self.compute_results)
 
-        action = QAction("Save &Report…", window)
+        action = QAction("Save &Report…", window.qt_window())
         action.setObjectName("actionSaveReport")
         action.setToolTip("Save an HTML report of the trained model: curves, results, health, filters")
         action.triggered.connect(lambda: save_report(window, controller))
         self.report_action = action
-        file_menu = window.menu("file") if hasattr(window, "menu") else None
-        if file_menu is not None:
-            file_menu.addAction(action)
+        window.menu("file").addAction(action)
 
     def _on_run_started(self) -> None:
         self.health.reset()
@@ -81,15 +83,15 @@ class InsideViews(QObject):
 
     def _select_layer(self, name: str) -> None:
         layer = self.window.design.layer_by_name(name)
-        if layer is not None and hasattr(self.window, "select_layers"):
+        if layer is not None:
             self.window.select_layers([layer.id], centre=True)
 
 
-def attach_inside_views(window: Any) -> InsideViews:
+def attach_inside_views(window: InsideViewsHost) -> InsideViews:
     """Add Filters & maps, Results and Health docks and File ▸ Save Report… to a window with training."""
     from ..training import attach_training
 
-    existing = window.findChild(InsideViews)
+    existing = window.qt_window().findChild(InsideViews)
     if existing is not None:
         return existing
     return InsideViews(window, attach_training(window))

@@ -1,4 +1,4 @@
-"""Undo commands: every edit the GUI makes to a design, as steps that only call Design edit operations.
+"""Undo commands: every edit the GUI makes to a design, as steps (`steps.py`) that only call Design edit operations.
 
 The canvas and inspector never update themselves from a command: they follow the document's events.
 A command is built from small steps, each knowing how to do and undo one edit operation exactly (indices
@@ -18,198 +18,21 @@ from PySide6.QtGui import QUndoCommand
 from nnstudio.core import Connection, Design, DesignError, layer_type
 from nnstudio.core.settings import DATASET_FIELDS, TRAINING_FIELDS
 
-Position = tuple[float, float]
-
-
-# ---- steps: one edit operation each, with its exact inverse ---------------------------------------------
-
-class _Step:
-    def do(self, design: Design) -> None:
-        raise NotImplementedError
-
-    def undo(self, design: Design) -> None:
-        raise NotImplementedError
-
-
-class _AddLayer(_Step):
-    def __init__(self, type_name: str, name: str | None, params: dict[str, Any] | None, position: Position,
-                 layer_id: str | None = None) -> None:
-        self.type_name, self.name, self.params, self.position = type_name, name, params, position
-        self.layer_id = layer_id
-        self.index: int | None = None
-
-    def do(self, design: Design) -> None:
-        layer = design.add_layer(self.type_name, self.name, self.params, self.position, layer_id=self.layer_id,
-                                 index=self.index)
-        # Redo must recreate the very same layer: same id, name, parameters and place.
-        self.layer_id, self.name, self.params = layer.id, layer.name, dict(layer.params)
-        self.index = list(design.layers).index(layer.id)
-
-    def undo(self, design: Design) -> None:
-        design.remove_layer(self.layer_id)
-
-
-class _RemoveLayer(_Step):
-    def __init__(self, layer_id: str) -> None:
-        self.layer_id = layer_id
-        self.removed: tuple | None = None
-
-    def do(self, design: Design) -> None:
-        self.removed = design.remove_layer(self.layer_id)
-
-    def undo(self, design: Design) -> None:
-        layer, index, connections = self.removed
-        design.add_layer(layer.type, layer.name, layer.params, layer.position, layer_id=layer.id, index=index)
-        for i, conn in connections:  # ascending indices: each lands where it was
-            design.connect(conn.source, conn.target, index=i)
-
-
-class _Connect(_Step):
-    def __init__(self, source: str, target: str) -> None:
-        self.source, self.target = source, target
-        self.index: int | None = None
-
-    def do(self, design: Design) -> None:
-        design.connect(self.source, self.target, index=self.index)
-        self.index = design.connections.index(Connection(self.source, self.target))
-
-    def undo(self, design: Design) -> None:
-        design.disconnect(self.source, self.target)
-
-
-class _Disconnect(_Step):
-    def __init__(self, source: str, target: str) -> None:
-        self.source, self.target = source, target
-        self.index = 0
-
-    def do(self, design: Design) -> None:
-        self.index = design.disconnect(self.source, self.target)
-
-    def undo(self, design: Design) -> None:
-        design.connect(self.source, self.target, index=self.index)
-
-
-class _ConnectIfAllowed(_Step):
-    """Feed a just-added layer from `source` if the document allows it; decided once, replayed the same."""
-
-    def __init__(self, source: str, added: _AddLayer) -> None:
-        self.source, self.added = source, added
-        self.allowed: bool | None = None
-
-    def do(self, design: Design) -> None:
-        if self.allowed is None:
-            try:
-                design.check_connection(self.source, self.added.layer_id)
-                self.allowed = True
-            except DesignError:
-                self.allowed = False  # adding still works; the user connects it by hand
-        if self.allowed:
-            design.connect(self.source, self.added.layer_id)
-
-    def undo(self, design: Design) -> None:
-        if self.allowed:
-            design.disconnect(self.source, self.added.layer_id)
-
-
-class _SetParam(_Step):
-    def __init__(self, layer_id: str, key: str, value: Any) -> None:
-        self.layer_id, self.key, self.value = layer_id, key, value
-        self.old: Any = None
-
-    def do(self, design: Design) -> None:
-        self.old = design.set_param(self.layer_id, self.key, self.value)
-
-    def undo(self, design: Design) -> None:
-        design.set_param(self.layer_id, self.key, self.old)
-
-
-class _Rename(_Step):
-    def __init__(self, layer_id: str, name: str) -> None:
-        self.layer_id, self.name = layer_id, name
-        self.old = ""
-
-    def do(self, design: Design) -> None:
-        self.old = design.rename(self.layer_id, self.name)
-
-    def undo(self, design: Design) -> None:
-        design.rename(self.layer_id, self.old)
-
-
-class _Move(_Step):
-    def __init__(self, layer_id: str, old: Position, new: Position) -> None:
-        self.layer_id, self.old, self.new = layer_id, old, new
-
-    def do(self, design: Design) -> None:
-        design.move(self.layer_id, self.new)
-
-    def undo(self, design: Design) -> None:
-        design.move(self.layer_id, self.old)
-
-
-class _SetMeta(_Step):
-    def __init__(self, name: str | None, description: str | None) -> None:
-        self.name, self.description = name, description
-        self.old: tuple[str, str] = ("", "")
-
-    def do(self, design: Design) -> None:
-        self.old = design.set_meta(self.name, self.description)
-
-    def undo(self, design: Design) -> None:
-        design.set_meta(*self.old)
-
-
-# ---- commands ---------------------------------------------------------------------------------------------
-
-class _SetSetting(_Step):
-    """One field of the dataset spec ("dataset") or the training configuration ("training")."""
-
-    def __init__(self, section: str, key: str, value: Any) -> None:
-        self.section, self.key, self.value = section, key, value
-        self.old: Any = None
-
-    def current(self, design: Design) -> Any:
-        return getattr(getattr(design, self.section), self.key)
-
-    def _apply(self, design: Design, value: Any) -> None:
-        if self.section == "dataset":
-            design.set_dataset(**{self.key: value})
-        elif self.section == "view":
-            design.set_view(**{self.key: value})
-        else:
-            design.set_training(**{self.key: value})
-
-    def do(self, design: Design) -> None:
-        self.old = self.current(design)
-        self._apply(design, self.value)
-
-    def undo(self, design: Design) -> None:
-        self._apply(design, self.old)
-
-
-class _SetFeatures(_Step):
-    """Playground's input features and, like Playground, that many features on the Input layer."""
-
-    def __init__(self, features: tuple[str, ...], input_id: str | None) -> None:
-        self.features, self.input_id = tuple(features), input_id
-        self.old_features: tuple[str, ...] | None = None
-        self.old_count: int | None = None
-
-    def do(self, design: Design) -> None:
-        first = self.old_features is None
-        if first:
-            self.old_features = design.dataset.features
-        design.set_dataset(features=self.features)
-        self.features = design.dataset.features
-        if self.input_id is not None and self.input_id in design.layers:
-            old = design.set_param(self.input_id, "features", len(self.features))
-            if first:
-                self.old_count = old
-
-    def undo(self, design: Design) -> None:
-        if self.input_id is not None and self.old_count is not None and self.input_id in design.layers:
-            design.set_param(self.input_id, "features", self.old_count)
-        if self.old_features is not None:
-            design.set_dataset(features=self.old_features)
+from .steps import (
+    AddLayerStep,
+    ConnectIfAllowedStep,
+    ConnectStep,
+    DisconnectStep,
+    MoveStep,
+    Position,
+    RemoveLayerStep,
+    RenameStep,
+    SetFeaturesStep,
+    SetMetaStep,
+    SetParamStep,
+    SetSettingStep,
+    Step,
+)
 
 
 class DesignCommand(QUndoCommand):
@@ -218,7 +41,7 @@ class DesignCommand(QUndoCommand):
     def __init__(self, design: Design, text: str) -> None:
         super().__init__(text)
         self.design = design
-        self.steps: list[_Step] = []
+        self.steps: list[Step] = []
         self.error: DesignError | None = None
         self._done_once = False
 
@@ -229,7 +52,7 @@ class DesignCommand(QUndoCommand):
         if not self._done_once:
             self._done_once = True
             self.build()
-            done: list[_Step] = []
+            done: list[Step] = []
             try:
                 for step in self.steps:
                     step.do(self.design)
@@ -273,10 +96,10 @@ class AddLayerCommand(DesignCommand):
         name = self.name
         if name is None and ltype is not None:
             name = self.design.unique_name(ltype.prefix)
-        add = _AddLayer(self.type_name, name, self.params, self.position)
+        add = AddLayerStep(self.type_name, name, self.params, self.position)
         self.steps = [add]
         if self.connect_from is not None:
-            self.steps.append(_ConnectIfAllowed(self.connect_from, add))
+            self.steps.append(ConnectIfAllowedStep(self.connect_from, add))
         self.setText(f"Add {self.type_name} '{name}'" if name else f"Add {self.type_name}")
 
 
@@ -302,22 +125,22 @@ class RemoveCommand(DesignCommand):
         wanted = set(self.connections)
         touching = [c for c in self.design.connections if c in wanted or c.source in doomed or c.target in doomed]
         # Last first, so each recorded index is the one to restore on undo (undo runs in reverse).
-        self.steps = [_Disconnect(c.source, c.target) for c in reversed(touching)]
-        self.steps += [_RemoveLayer(lid) for lid in self.layer_ids]
+        self.steps = [DisconnectStep(c.source, c.target) for c in reversed(touching)]
+        self.steps += [RemoveLayerStep(lid) for lid in self.layer_ids]
 
 
 class ConnectCommand(DesignCommand):
     def __init__(self, design: Design, source: str, target: str) -> None:
         src, dst = design.layer(source).name, design.layer(target).name
         super().__init__(design, f"Connect '{src}' to '{dst}'")
-        self.steps = [_Connect(source, target)]
+        self.steps = [ConnectStep(source, target)]
 
 
 class DisconnectCommand(DesignCommand):
     def __init__(self, design: Design, source: str, target: str) -> None:
         src, dst = design.layer(source).name, design.layer(target).name
         super().__init__(design, f"Disconnect '{src}' from '{dst}'")
-        self.steps = [_Disconnect(source, target)]
+        self.steps = [DisconnectStep(source, target)]
 
 
 class SetParamCommand(DesignCommand):
@@ -331,7 +154,7 @@ class SetParamCommand(DesignCommand):
         title = spec.title.lower() if spec else key
         super().__init__(design, f"Change {title} of '{layer.name}'")
         self.layer_id, self.key = layer_id, key
-        self.step = _SetParam(layer_id, key, value)
+        self.step = SetParamStep(layer_id, key, value)
         self.steps = [self.step]
 
     def id(self) -> int:
@@ -351,7 +174,7 @@ class SetParamCommand(DesignCommand):
 class RenameCommand(DesignCommand):
     def __init__(self, design: Design, layer_id: str, name: str) -> None:
         super().__init__(design, f"Rename '{design.layer(layer_id).name}' to '{name}'")
-        self.steps = [_Rename(layer_id, name)]
+        self.steps = [RenameStep(layer_id, name)]
 
 
 class MoveCommand(DesignCommand):
@@ -360,7 +183,7 @@ class MoveCommand(DesignCommand):
     def __init__(self, design: Design, moves: dict[str, tuple[Position, Position]], text: str | None = None) -> None:
         moves = {lid: (old, new) for lid, (old, new) in moves.items() if old != new}
         super().__init__(design, text or f"Move {_quoted(design, moves)}")
-        self.steps = [_Move(lid, old, new) for lid, (old, new) in moves.items()]
+        self.steps = [MoveStep(lid, old, new) for lid, (old, new) in moves.items()]
 
 
 class AutoLayoutCommand(MoveCommand):
@@ -377,7 +200,7 @@ class SetDesignInfoCommand(DesignCommand):
     def __init__(self, design: Design, name: str | None = None, description: str | None = None) -> None:
         super().__init__(design, "Rename Design" if name is not None else "Edit Description")
         self.field = "name" if name is not None else "description"
-        self.step = _SetMeta(name, description)
+        self.step = SetMetaStep(name, description)
         self.steps = [self.step]
 
     def id(self) -> int:
@@ -403,7 +226,7 @@ class PasteCommand(DesignCommand):
     def build(self) -> None:
         taken = {layer.name for layer in self.design.layers.values()}
         new_ids: dict[str, str] = {}
-        adds: list[_AddLayer] = []
+        adds: list[AddLayerStep] = []
         dx, dy = self.offset
         for item in self.fragment.get("layers", []):
             ltype = layer_type(item["type"])
@@ -411,7 +234,7 @@ class PasteCommand(DesignCommand):
             if ltype is not None and (not isinstance(name, str) or name in taken):
                 name = _unique(ltype.prefix, taken)
             x, y = item.get("position", (0.0, 0.0))
-            add = _AddLayer(item["type"], name, item.get("params"), (x + dx, y + dy), layer_id=None)
+            add = AddLayerStep(item["type"], name, item.get("params"), (x + dx, y + dy), layer_id=None)
             adds.append(add)
             if isinstance(name, str):
                 taken.add(name)
@@ -422,7 +245,7 @@ class PasteCommand(DesignCommand):
         self.steps = list(adds)
         for source, target in self.fragment.get("connections", []):
             if source in new_ids and target in new_ids:
-                self.steps.append(_Connect(new_ids[source], new_ids[target]))
+                self.steps.append(ConnectStep(new_ids[source], new_ids[target]))
         self.layer_ids = [add.layer_id for add in adds]
 
 
@@ -463,7 +286,7 @@ class _SetSettingCommand(DesignCommand):
     def __init__(self, design: Design, key: str, value: Any) -> None:
         super().__init__(design, f"Change {_setting_title(self.SECTION, key)}")
         self.key = key
-        self.step = _SetSetting(self.SECTION, key, value)
+        self.step = SetSettingStep(self.SECTION, key, value)
         self.steps = [self.step]
 
     @property
@@ -517,5 +340,5 @@ class SetInputFeaturesCommand(DesignCommand):
 
     def __init__(self, design: Design, features: tuple[str, ...], input_id: str | None) -> None:
         super().__init__(design, "Change input features")
-        self.step = _SetFeatures(features, input_id)
+        self.step = SetFeaturesStep(features, input_id)
         self.steps = [self.step]

@@ -8,14 +8,20 @@ torch nor numpy: the dock's content is built when it is first shown, the model w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..base.dock_layout import scrolling
+from .host import ExplainWindow
 from .session import ExplainSession, Selection
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDockWidget
+
+    from .activation_view import ActivationInspector
 
 
 class ExplainHost(QWidget):
@@ -28,9 +34,9 @@ class ExplainHost(QWidget):
         self._panel: Any = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self.dock: Any = None
+        self.dock: QDockWidget | None = None
         self.action: QAction | None = None
-        self.activations: Any = None  # the inspector's ActivationInspector
+        self.activations: ActivationInspector | None = None  # the curve under the inspector's layer page
 
     @property
     def panel(self) -> Any:
@@ -54,40 +60,34 @@ class ExplainHost(QWidget):
         return self.session.explain(None)
 
 
-def attach_explain(window: Any) -> ExplainHost:
+def attach_explain(window: ExplainWindow) -> ExplainHost:
     """Add the Explain dock (tabbed with the inspector) and Train ▸ Explain One Step (Ctrl+E) to a window;
     attaches training first if it is not. Returns the dock's widget (`.session`, `.panel`)."""
     from ..training import attach_training
 
-    existing = window.findChild(ExplainHost)
+    qt_window = window.qt_window()
+    existing = qt_window.findChild(ExplainHost)
     if existing is not None:
         return existing
     training = attach_training(window)
     host = ExplainHost(ExplainSession(window, training))
-    inspector = getattr(window, "inspector_dock", None)
     host.dock = window.add_dock(scrolling(host), "Explain", "explainDock", Qt.DockWidgetArea.RightDockWidgetArea,
-                                tabify_with=inspector)
-    training_dock = getattr(training, "panel_dock", None)
-    if training_dock is not None:  # the Training tab stays in front; Explain waits behind it
-        training_dock.raise_()
-    action = QAction("&Explain One Step", window)
+                                tabify_with=window.inspector_dock)
+    training.panel_dock.raise_()  # the Training tab stays in front; Explain waits behind it
+    action = QAction("&Explain One Step", qt_window)
     action.setObjectName("actionExplainStep")
     action.setShortcut(QKeySequence("Ctrl+E"))
     action.setToolTip("Step through one forward and backward pass of the next training batch, with the real "
                       "numbers (Ctrl+E)")
     action.triggered.connect(lambda _checked=False: host.explain_step())
-    window.addAction(action)
-    menu = getattr(training, "menu", None)
-    if menu is not None:
-        menu.addSeparator()
-        menu.addAction(action)
+    qt_window.addAction(action)
+    training.menu.addSeparator()
+    training.menu.addAction(action)
     host.action = action
-    inspector = getattr(window, "inspector", None)
-    if inspector is not None and hasattr(inspector, "layer_shown"):
-        from .activation_view import ActivationInspector
+    from .activation_view import ActivationInspector
 
-        host.activations = ActivationInspector(window, training)
+    host.activations = ActivationInspector(window, training)
     return host
 
 
-__all__ = ["ExplainHost", "ExplainSession", "Selection", "attach_explain"]
+__all__ = ["ExplainHost", "ExplainSession", "ExplainWindow", "Selection", "attach_explain"]

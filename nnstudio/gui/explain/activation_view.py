@@ -9,12 +9,16 @@ of z where the function is flat: a ReLU's dead side, the saturated tails of tanh
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.catalogue import ACTIVATION_TITLES, ACTIVATIONS
+
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
+    from .host import ExplainWindow
 
 REFRESH_SECONDS = 0.25  # the distribution follows training at most 4 times a second
 CURVE_COLOUR = "#1f77b4"
@@ -128,17 +132,14 @@ class ActivationView(QWidget):
 class ActivationInspector:
     """Puts an ActivationView under the inspector's layer page and feeds it the layer and the telemetry."""
 
-    def __init__(self, window: Any, training: Any) -> None:
+    def __init__(self, window: ExplainWindow, training: TrainingController) -> None:
         self.window = window
         self.training = training
         self.view: ActivationView | None = None
         self.layer_id = ""
-        inspector = window.inspector
-        inspector.layer_shown.connect(self._on_layer_shown)
+        window.inspector.layer_shown.connect(self._on_layer_shown)
         window.session.changed.connect(self._on_design_event)
-        frame_drawn = getattr(training, "frame_drawn", None)
-        if frame_drawn is not None:
-            frame_drawn.connect(self._on_frame)
+        training.frame_drawn.connect(self._on_frame)
 
     def _ensure_view(self) -> ActivationView:
         if self.view is None:
@@ -157,7 +158,7 @@ class ActivationInspector:
         view = self._ensure_view()
         view.show_layer(layer.name, function)
         view.show()
-        latest = getattr(self.training, "latest", None)
+        latest = self.training.latest
         if latest is not None:
             view.set_histogram(latest.preactivation_histograms.get(layer.name), force=True)
 

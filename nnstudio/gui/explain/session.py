@@ -9,12 +9,17 @@ Explaining needs the model to itself: it refuses while a run trains and applies 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 
 from nnstudio.core import DesignEvent, NNStudioError
+
+from .host import ExplainWindow
+
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
 
 STRUCTURAL_EVENTS = ("layer_added", "layer_removed", "connected", "disconnected", "param_changed", "renamed",
                      "reset", "dataset_changed", "training_changed")
@@ -40,8 +45,8 @@ class ExplainSession(QObject):
     message = Signal(str, bool)  # text, is an error
     applied = Signal(object)  # the Explanation that was applied
 
-    def __init__(self, window: Any, training: Any, parent: QObject | None = None) -> None:
-        super().__init__(parent or window)
+    def __init__(self, window: ExplainWindow, training: TrainingController, parent: QObject | None = None) -> None:
+        super().__init__(parent or window.qt_window())
         self.setObjectName("explainSession")
         self.window = window
         self.training = training  # the TrainingController (weights, phase, base folder)
@@ -226,9 +231,7 @@ class ExplainSession(QObject):
             self._say(str(exc), True)
             return False
         self.training.trained = state
-        refresh = getattr(self.training, "_set_phase", None)
-        if refresh is not None:  # the actions that need trained weights follow
-            refresh(self.training.phase)
+        self.training._set_phase(self.training.phase)  # the actions that need trained weights follow
         self.applied.emit(before)
         if self.explain(before.indices[0] if len(before.indices) == 1 else None):
             self._say(f"Applied: the weights moved one {before.optimizer} step (step {state.step:,}). "

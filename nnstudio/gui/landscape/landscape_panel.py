@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..training.plots import add_curve, make_plot
+from ..training.plot_base import add_curve, make_plot
 from .jobs import BackgroundJob, JobContext, error_text
 from .plane_plot import PlanePlot
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from nnstudio.core.settings import TRAINING_FIELDS
 
-from ..training.plots import add_curve, make_plot
+from ..training.plot_base import add_curve, make_plot
 from .jobs import BackgroundJob, JobContext, error_text
 
 

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
-from ..training.plots import make_plot
+from ..training.plot_base import make_plot
 from .colors import RUN_COLOURS, contour_levels, log_levels, lookup_table
 
 

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.settings import OPTIMIZERS
 
 from ..training.colors import boundary_values, qimage_from_rgba, rgba_from_signed, signed_map
-from ..training.plots import add_curve, make_plot
+from ..training.plot_base import add_curve, make_plot
 from .jobs import BackgroundJob, JobContext, error_text
 from .plane_plot import PlanePlot
 

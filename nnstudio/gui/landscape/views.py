@@ -9,18 +9,23 @@ start hidden; View ▸ Panels and the Train menu show them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget
+
+from .host import LandscapeHost
+
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
 
 TRAJECTORY_PER_EPOCH = 4
 
 
 class OptimizationViews(QObject):
-    def __init__(self, window: Any, controller: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: LandscapeHost, controller: TrainingController) -> None:
+        super().__init__(window.qt_window())
         self.setObjectName("optimizationViews")
         self.window = window
         self.controller = controller
@@ -37,9 +42,7 @@ class OptimizationViews(QObject):
             self.build_docks()
         else:
             controller.plots_created.connect(self.build_docks)
-        closing = getattr(window, "closing", None)
-        if closing is not None:
-            closing.connect(self.shutdown)
+        window.closing.connect(self.shutdown)
 
     def _recorder(self) -> Any:
         from nnstudio.ml.trajectory import TrajectoryRecorder
@@ -60,16 +63,16 @@ class OptimizationViews(QObject):
             ("showSeeds", "Train from N &Seeds", lambda: self.show("seeds"),
              "Train from several initialisations and compare where they end"),
         )
-        menu = getattr(window, "menus", {}).get("train")
+        menu = window.menus.get("train")
         if menu is not None:
             menu.addSeparator()
         for key, text, slot, tip in entries:
-            action = QAction(text, window)
+            action = QAction(text, window.qt_window())
             action.setObjectName("action" + key[0].upper() + key[1:])
             action.setToolTip(tip)
             action.setStatusTip(tip)
             action.triggered.connect(lambda _checked=False, s=slot: s())
-            window.addAction(action)
+            window.qt_window().addAction(action)
             if menu is not None:
                 menu.addAction(action)
             self.actions[key] = action
@@ -81,37 +84,23 @@ class OptimizationViews(QObject):
         from .runs_panel import RacePanel, SeedsPanel
 
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        loss_dock = getattr(self.controller, "plot_docks", {}).get("loss")
+        loss_dock = self.controller.plot_docks.get("loss")
         for key, title, name, make in (("landscape", "Landscape", "landscapeDock", LandscapePanel),
                                        ("race", "Optimizer Race", "raceDock", RacePanel),
                                        ("seeds", "Seeds", "seedsDock", SeedsPanel)):
             panel = make(self)
             self.panels[key] = panel
-            dock = self._add_dock(panel, title, name, bottom, loss_dock)
-            if not self._saved_layout_has(name):
+            dock = self.window.add_dock(panel, title, name, bottom, tabify_with=loss_dock)
+            if not self.controller._saved_layout_has(name):
                 dock.hide()
             self.docks[key] = dock
-
-    def _add_dock(self, widget: QWidget, title: str, name: str, area: Any, tab_with: Any) -> QDockWidget:
-        add = getattr(self.window, "add_dock", None)
-        if add is not None:
-            return add(widget, title, name, area, tabify_with=tab_with)
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        return dock
-
-    def _saved_layout_has(self, name: str) -> bool:
-        check = getattr(self.controller, "_saved_layout_has", None)
-        return bool(check(name)) if check is not None else False
 
     def show(self, key: str) -> QDockWidget:
         self.build_docks()
         dock = self.docks[key]
         dock.show()
         dock.raise_()
-        window = self.window
+        window = self.window.qt_window()
         if not dock.isFloating():  # room for square planes beside the curves
             if dock.height() < window.height() * 0.4:
                 window.resizeDocks([dock], [round(window.height() * 0.45)], Qt.Orientation.Vertical)
@@ -124,7 +113,7 @@ class OptimizationViews(QObject):
         from .lrfind_dialog import LRFinderDialog
 
         if self.dialog is None:
-            self.dialog = LRFinderDialog(self, self.window)
+            self.dialog = LRFinderDialog(self, self.window.qt_window())
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.run()
@@ -173,9 +162,9 @@ class OptimizationViews(QObject):
             self.dialog.shutdown()
 
 
-def attach_optimization(window: Any) -> OptimizationViews:
-    """Add the landscape, race, seeds and learning-rate finder to a window that has training attached."""
-    existing = window.findChild(OptimizationViews)
+def attach_optimization(window: LandscapeHost) -> OptimizationViews:
+    """Add the landscape, race, seeds and learning-rate finder to a window (attaching training first if not)."""
+    existing = window.qt_window().findChild(OptimizationViews)
     if existing is not None:
         return existing
     from ..training import attach_training

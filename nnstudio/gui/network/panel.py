@@ -4,11 +4,20 @@ document (it mirrors every change) and to the training controller (live frames, 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
-from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..base.dock_layout import scrolling
 from ..training.view_checks import bind_view_check
@@ -22,19 +31,25 @@ from .edits import (
     set_value,
     toggle_feature,
 )
+from .host import NetworkHost
 from .view import LayerButtons, NetworkView, neuron_button
 from .view_options import apply_view_settings
+
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
 
 FRAME_HZ = 30.0
 VIEW_SHARE = 0.12
 
 
 class NetworkPanel(QWidget):
-    def __init__(self, window: Any, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, window: NetworkHost, controller: TrainingController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("networkPanel")
         self.window, self.controller = window, controller
         self.session = window.session
+        self.tabs: QTabWidget | None = None  # the Canvas / Network tabs it is shown in (set when attached)
+        self._stale = False  # a frame arrived while hidden: draw the newest when shown
         self.force = False  # draw even a network with layers above 8 neurons
         self.value_edits = QUndoStack(self)  # edits of trained weights: not edits of the design file
         layout = QVBoxLayout(self)
@@ -154,7 +169,7 @@ class NetworkPanel(QWidget):
         super().showEvent(event)
         if self.controller.active:
             self._schedule_pull()
-        if getattr(self, "_stale", False) and self.controller.latest is not None:
+        if self._stale and self.controller.latest is not None:
             self._on_frame(self.controller.latest)
 
     def resizeEvent(self, event: Any) -> None:
@@ -162,7 +177,7 @@ class NetworkPanel(QWidget):
         self._place_neuron_buttons()
 
     def _pull_frame(self) -> None:
-        mailbox = getattr(self.controller, "mailbox", None)
+        mailbox = self.controller.mailbox
         if not self.isVisible() or not self.controller.active or mailbox is None or not self.pull_frames:
             return
         latest = mailbox.peek()
@@ -238,7 +253,7 @@ class NetworkPanel(QWidget):
         from nnstudio.data import load_dataset
 
         design = self.session.design
-        dataset = getattr(self.controller.panel, "dataset", None)
+        dataset = self.controller.panel.dataset
         if dataset is None:
             dataset = load_dataset(design.dataset, base_dir=self.controller.base_dir())
         n = dataset.num_train
@@ -256,8 +271,7 @@ class NetworkPanel(QWidget):
 
     def say(self, text: str) -> None:
         self.message.setText(text)
-        if hasattr(self.window, "status"):
-            self.window.status(text)
+        self.window.status(text)
 
     def _edit(self, ok: bool) -> None:
         if not ok:

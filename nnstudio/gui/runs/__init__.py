@@ -6,14 +6,13 @@ One entry point, `attach_runs(window)`, called once after `attach_training(windo
 
 from __future__ import annotations
 
-from typing import Any
-
 from .controller import RunsController
+from .host import RunsHost
 
 
-def attach_runs(window: Any) -> RunsController:
-    """Add the Runs panel to a MainWindow that has training attached; idempotent."""
-    existing = window.findChild(RunsController)
+def attach_runs(window: RunsHost) -> RunsController:
+    """Add the Runs panel to a window (attaching training first if it is not); idempotent."""
+    existing = window.qt_window().findChild(RunsController)
     if existing is not None:
         return existing
     from ..training import attach_training
@@ -21,4 +20,4 @@ def attach_runs(window: Any) -> RunsController:
     return RunsController(window, attach_training(window))
 
 
-__all__ = ["RunsController", "attach_runs"]
+__all__ = ["RunsController", "RunsHost", "attach_runs"]

@@ -10,17 +10,22 @@ writer thread, never the GUI thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QDockWidget
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.runs import RunStore, StoreError, checkpoint_folder, design_key, store_path_for
 
 from ..base.dock_layout import scrolling
+from .host import RunsHost
 from .panel import RunsPanel
+
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
+    from .sweep_dialog import SweepRunner
 
 REFRESH_MS = 1500
 
@@ -29,8 +34,8 @@ class RunsController(QObject):
     refreshed = Signal()
     store_changed = Signal(object)  # Path of the store now shown
 
-    def __init__(self, window: Any, training: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: RunsHost, training: TrainingController) -> None:
+        super().__init__(window.qt_window())
         self.setObjectName("runsController")
         self.window = window
         self.training = training
@@ -48,15 +53,13 @@ class RunsController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._tick)
-        self.sweep_runner: Any = None
+        self.sweep_runner: SweepRunner | None = None
 
         training.callback_factories.append(self.make_recorder)
         training.run_finished.connect(lambda _outcome: self.refresh())
         training.phase_changed.connect(self._phase_changed)
         window.session.path_changed.connect(lambda path: self.bind(path) if path is not None else None)
-        closing = getattr(window, "closing", None)
-        if closing is not None:
-            closing.connect(self.shutdown)
+        window.closing.connect(self.shutdown)
         self.bind(window.session.path)
 
     # ---- building ------------------------------------------------------------------------------------
@@ -86,21 +89,13 @@ class RunsController(QObject):
         ])
         self._update_actions()
 
-    def _add_dock(self) -> Any:
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        near = getattr(self.training, "plot_docks", {}).get("loss")
-        add = getattr(self.window, "add_dock", None)
-        if add is not None:
-            dock = add(scrolling(self.panel), "Runs", "runsDock", bottom, tabify_with=near)
-            if near is not None:
-                near.raise_()  # the loss curve stays in front; Runs is a tab beside it
-            return dock
-        from PySide6.QtWidgets import QDockWidget
-
-        dock = QDockWidget("Runs", self.window)
-        dock.setObjectName("runsDock")
-        dock.setWidget(scrolling(self.panel))  # its table and plots scroll rather than widen the window
-        self.window.addDockWidget(bottom, dock)
+    def _add_dock(self) -> QDockWidget:
+        near = self.training.plot_docks.get("loss")
+        # its table and plots scroll rather than widen the window
+        dock = self.window.add_dock(scrolling(self.panel), "Runs", "runsDock", Qt.DockWidgetArea.BottomDockWidgetArea,
+                                    tabify_with=near)
+        if near is not None:
+            near.raise_()  # the loss curve stays in front; Runs is a tab beside it
         return dock
 
     # ---- the store -----------------------------------------------------------------------------------
@@ -265,7 +260,7 @@ class RunsController(QObject):
             return False
         design = self.window.design.copy()
         if dialog is None:
-            dialog = SweepDialog(design, self.window)
+            dialog = SweepDialog(design, self.window.qt_window())
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return False
         if self.sweep_runner is None:

@@ -1,10 +1,9 @@
 """Setting up a sweep in the window (one or two settings, their values, repeats, parallel jobs) and running it
-in the background: a Python thread calls the same `run_sweep` as `nnstudio sweep`, and tells the GUI
-thread about each finished run through a Qt signal."""
+in the background: a `BackgroundWorker` (the window's one worker primitive) calls the same `run_sweep` as
+`nnstudio sweep`, and tells the GUI thread about each finished run through a Qt signal."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -20,6 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.document import Design
+
+from ..base.background import BackgroundWorker
 
 SUGGESTED = {
     "training.learning_rate": "0.01, 0.03, 0.1", "training.optimizer": "sgd, adam", "training.momentum": "0, 0.9",
@@ -116,7 +117,7 @@ class SweepDialog(QDialog):
 
 
 class SweepRunner(QObject):
-    """Runs one sweep in a background thread; signals arrive on the GUI thread (queued)."""
+    """Runs one sweep at a time on a `BackgroundWorker`; its signals arrive on the GUI thread."""
 
     started = Signal(str, int)  # sweep uid, number of runs
     progressed = Signal(object, int, int)  # SweepOutcome, done, total
@@ -124,37 +125,51 @@ class SweepRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: BackgroundWorker | None = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker is not None and self._worker.running
 
     def start(self, design_path: Any, design: Design, axes: list[Any], **options: Any) -> None:
-        self._cancel.clear()
-        self._thread = threading.Thread(target=self._run, args=(design_path, design, axes, options),
-                                        name="nnstudio-sweep", daemon=True)
-        self._thread.start()
+        worker = BackgroundWorker(lambda: self._run(worker, design_path, design, axes, options),
+                                  "nnstudio-sweep", self)
+        worker.yielded.connect(self._on_news)
+        worker.returned.connect(lambda outcomes: self.finished.emit(outcomes, ""))
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(worker.deleteLater)
+        self._worker = worker
+        worker.start()
 
     def cancel(self) -> None:
-        self._cancel.set()
+        if self._worker is not None:
+            self._worker.quit()
 
     def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.wait(timeout)
 
-    def _run(self, design_path: Any, design: Design, axes: list[Any], options: dict[str, Any]) -> None:
+    def _on_news(self, news: tuple[Any, ...]) -> None:
+        if news[0] == "started":
+            self.started.emit(*news[1:])
+        else:
+            self.progressed.emit(*news[1:])
+
+    def _on_error(self, exc: BaseException) -> None:
         from nnstudio.core.errors import NNStudioError
+
+        if isinstance(exc, NNStudioError):
+            self.finished.emit(None, str(exc))
+        else:  # shown in the window, never a crash
+            self.finished.emit(None, f"the sweep failed: {type(exc).__name__}: {exc}")
+
+    @staticmethod
+    def _run(worker: BackgroundWorker, design_path: Any, design: Design, axes: list[Any],
+             options: dict[str, Any]) -> Any:
         from nnstudio.ml.sweep import run_sweep
 
-        try:
-            _, outcomes = run_sweep(design_path, axes, design=design, should_stop=self._cancel.is_set,
-                                    on_start=lambda uid, points: self.started.emit(uid, len(points)),
-                                    on_result=lambda o, done, total: self.progressed.emit(o, done, total), **options)
-        except NNStudioError as exc:
-            self.finished.emit(None, str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown in the window, never a crash
-            self.finished.emit(None, f"the sweep failed: {type(exc).__name__}: {exc}")
-        else:
-            self.finished.emit(outcomes, "")
+        _, outcomes = run_sweep(design_path, axes, design=design, should_stop=lambda: worker.abort_requested,
+                                on_start=lambda uid, points: worker.send(("started", uid, len(points))),
+                                on_result=lambda o, done, total: worker.send(("progressed", o, done, total)),
+                                **options)
+        return outcomes

@@ -39,7 +39,8 @@ from ..base.icons import icon, set_icon
 from ..base.locations import DESIGN_SUFFIX, app_settings, recovery_dir
 from ..canvas.fragment import fragment_from_mime
 from ..canvas.palette import LayerPalette
-from ..canvas.scene import CanvasScene, CanvasView
+from ..canvas.scene import CanvasScene
+from ..canvas.view import CanvasView
 from ..editor.inspector import Inspector
 from ..editor.recovery import RecoveryStore
 from ..editor.session import DesignSession

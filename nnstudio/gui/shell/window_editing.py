@@ -15,7 +15,8 @@ from nnstudio.core import Design
 
 from ..canvas.fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
 from ..canvas.layout import layered_layout
-from ..canvas.scene import CanvasScene, CanvasView
+from ..canvas.scene import CanvasScene
+from ..canvas.view import CanvasView
 from ..editor.commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
 from ..editor.session import DesignSession
 

@@ -23,7 +23,8 @@ from ..editor.recovery import RecoveryStore
 from ..editor.session import DesignSession
 
 if TYPE_CHECKING:
-    from ..canvas.scene import CanvasScene, CanvasView
+    from ..canvas.scene import CanvasScene
+    from ..canvas.view import CanvasView
 
 MAX_RECENT = 10
 _FILE_FILTER = f"NN Studio designs (*{DESIGN_SUFFIX});;All files (*)"

@@ -1,8 +1,8 @@
 """The training controller: joins the window, the training worker thread, the plots and the canvas overlays.
 
 It owns the run actions (Train, Pause, Resume, Step, Stop, Reset weights), the Train menu, the panel and
-plot docks, and the last trained weights of the open design (a numpy snapshot). A run is one worker in
-one QThread; the GUI steers it through the trainer's `TrainingControl` and draws what the worker's
+plot docks, and the last trained weights of the open design (a numpy snapshot). A run is one worker on
+one `BackgroundWorker` thread; the GUI steers it through the trainer's `TrainingControl` and draws what the worker's
 mailbox holds in short turns that leave the training thread most of the time. Closing the window stops
 the run and waits for it.
 
@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from nnstudio.core import DesignEvent, NNStudioError
 
+from ..base.background import BackgroundWorker
 from .actions import ACTIVE_PHASES, TrainingActions
-from .background import BackgroundWorker
 from .files import TrainingFiles
 from .host import PLOT_DOCKS, TrainingHost
 from .neuron_maps import NeuronMapOverlay
@@ -69,7 +69,7 @@ class TrainingController(TrainingRun, FramePacing, TrainingFiles, TrainingAction
         self.phase = "idle"
         self.control: TrainingControl | None = None
         self.mailbox: TelemetryMailbox | None = None
-        self.thread: QThread | None = None
+        self.thread: BackgroundWorker | None = None  # the run's thread
         self.worker: TrainingWorker | None = None
         self.plots: TrainingPlots | None = None  # built after the window is first painted
         self.overlay = NeuronMapOverlay(window.scene)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from nnstudio.core import NNStudioError
 
-from .background import BackgroundWorker
+from ..base.background import BackgroundWorker
 from .host import PLOT_DOCKS, TrainingHost
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core import Design
 from nnstudio.core.settings import DatasetSpec
 
-from .background import BackgroundWorker
+from ..base.background import BackgroundWorker
 
 if TYPE_CHECKING:  # numpy is imported where arrays are handled, after the window is on screen
     import numpy as np

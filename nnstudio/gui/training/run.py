@@ -2,8 +2,9 @@
 thread and the trainer's control.
 
 A mixin of `TrainingController`. Train, Pause, Resume, Step, Stop and Reset weights move the phase; one run
-is one `TrainingWorker` in one `QThread`, steered through `TrainingControl`; the worker's signals move the
-phase on and its outcome ends the run (keeping the weights it reached).
+is one `TrainingWorker` run by one `BackgroundWorker` (the window's one worker primitive), steered through
+`TrainingControl`; the worker's signals move the phase on and its outcome ends the run (keeping the weights
+it reached).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QThread, QTimer, SignalInstance
+from PySide6.QtCore import QTimer, SignalInstance
 
 from nnstudio.core.settings import UNLIMITED_EPOCHS
 
 from .. import data_consent
-from . import gcguard
+from ..base.background import BackgroundWorker
 from .host import TrainingHost
 from .neuron_maps import NeuronMapOverlay
 from .panel import TrainingPanel, format_duration
@@ -43,7 +44,7 @@ class TrainingRun:
     info: RunInfo | None
     control: TrainingControl | None
     mailbox: TelemetryMailbox | None
-    thread: QThread | None
+    thread: BackgroundWorker | None
     worker: TrainingWorker | None
     plots: TrainingPlots | None
     _history: TrainingHistory | None
@@ -164,24 +165,19 @@ class TrainingRun:
         self.mailbox = TelemetryMailbox()
         job = TrainingJob(design=design, epochs=epochs, base_dir=self.base_dir(), initial=initial,
                           callbacks=tuple(make() for make in self.callback_factories))
-        thread = QThread()
-        thread.setObjectName("nnstudioTraining")
         worker = TrainingWorker(job, self.control, self.mailbox)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
+        thread = BackgroundWorker(worker.run, "nnstudioTraining", self)
         worker.news.connect(self._on_news)
         worker.run_started.connect(self._on_run_started)
         worker.state_changed.connect(self._on_worker_state)
         worker.snapshot_ready.connect(self._on_snapshot)
-        worker.finished.connect(self._on_finished)
-        # Quit from the training thread itself: a GUI thread blocked in wait() could not run a queued quit.
-        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.returned.connect(self._on_finished)  # `run` never raises: every failure is a RunOutcome
+        thread.finished.connect(thread.deleteLater)
         self.thread, self.worker = thread, worker
         self._network_changed = False
         self._reset_after_run = False
         self.panel.show_message(note or ("Stepping one batch…" if step else "Starting…"))
         self._set_phase("starting")
-        gcguard.hold()
         thread.start()
         return True
 
@@ -215,14 +211,11 @@ class TrainingRun:
             self.trained = state
             self._set_phase(self.phase)
 
-
     def _end_thread(self) -> None:
-        """Wait for the training thread to end (it quits itself when the worker is done) and let go of it."""
+        """Wait for the training thread to end (it ends when the worker's run returns) and let go of it."""
         thread, self.thread = self.thread, None
         if thread is not None:
-            thread.quit()
-            thread.wait()
-            gcguard.release()
+            thread.wait()  # releases the gc guard
 
     def _on_finished(self, outcome: RunOutcome) -> None:
         self._end_thread()

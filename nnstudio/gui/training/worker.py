@@ -1,12 +1,13 @@
-"""The training worker: a QObject moved to its own QThread that builds and runs one `Trainer` fit.
+"""The training worker: builds and runs one `Trainer` fit, on the thread of a `BackgroundWorker`.
 
 GUI → worker goes through the trainer's `TrainingControl` (pause, resume, step, stop, live
 hyper-parameters). Worker → GUI goes through signals carrying plain values only. Telemetry is not sent
 one signal per publication: the worker drops each publication into a `TelemetryMailbox` and nudges the
 GUI only when the mailbox was empty, so however fast the trainer publishes, at most one nudge waits in
 the GUI's queue; the GUI then takes every history point the publications carried (for the curves) and
-the newest snapshot (for everything else) in one go. Failures never escape `run`: they arrive as a
-`RunOutcome` with a message.
+the newest snapshot (for everything else) in one go. The worker object lives on the GUI thread and its
+signals are emitted from the training thread, so Qt queues them to the GUI thread's receivers. Failures never
+escape `run`: it returns a `RunOutcome` with a message (delivered by the `BackgroundWorker`'s `returned`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from nnstudio.core import Design, NNStudioError
 from nnstudio.core.errors import DataError, DesignError, TrainingError
@@ -171,13 +172,12 @@ def _kind(error: BaseException) -> str:
 
 
 class TrainingWorker(QObject):
-    """Runs one job when its thread starts; lives in that thread until the run is over."""
+    """Runs one job: `run` is the function a `BackgroundWorker` calls on its thread."""
 
     news = Signal()  # the mailbox has publications the GUI has not taken
     run_started = Signal(object)  # RunInfo
     state_changed = Signal(str)  # "running", "paused", "stopped" (from the control)
     snapshot_ready = Signal(object)  # TrainedState, when training pauses
-    finished = Signal(object)  # RunOutcome
 
     def __init__(self, job: TrainingJob, control: Any, mailbox: TelemetryMailbox) -> None:
         super().__init__()
@@ -186,8 +186,7 @@ class TrainingWorker(QObject):
         self.mailbox = mailbox
         self.trainer: Any = None
 
-    @Slot()
-    def run(self) -> None:
+    def run(self) -> RunOutcome:
         outcome = RunOutcome(status="failed", kind="unexpected", message="training did not start")
         listener = self.state_changed.emit
         self.control.add_listener(listener)
@@ -209,11 +208,7 @@ class TrainingWorker(QObject):
             self.control.remove_listener(listener)
             outcome.elapsed = time.perf_counter() - started
             self.trainer = None
-            # Back to the GUI thread, where the controller drops it once the thread is gone.
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            self.finished.emit(outcome)
+        return outcome
 
     def _train(self) -> RunOutcome:
         from nnstudio.ml.trainer import Trainer  # imports torch: only ever in the training thread

@@ -32,11 +32,11 @@ def network_studio(qtbot, monkeypatch):
     window.open_example(EXAMPLE, ask=False)
     window.resize(1400, 900)
     window.show()
-    window.central_tabs.setCurrentIndex(1)
+    panel.tabs.setCurrentIndex(1)
     qtbot.waitExposed(window)
     yield window, controller, panel
     controller.shutdown()
-    assert controller.thread is None or controller.thread.isFinished()
+    assert controller.thread is None or controller.thread.ended
     window.close()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -62,9 +62,9 @@ def studio(qtbot, monkeypatch, training_dialogs):
     qtbot.waitUntil(lambda: controller.plots is not None, timeout=10_000)
     yield window, controller
     controller.shutdown()
-    assert controller.thread is None or controller.thread.isFinished()
+    assert controller.thread is None or controller.thread.ended
     # Delete the window here, on the GUI thread, and collect its Python garbage here too: left to the cyclic
-    # collector, it could be freed on a later test's worker thread (see nnstudio/gui/training/gcguard.py).
+    # collector, it could be freed on a later test's worker thread (see nnstudio/gui/base/background.py).
     window.close()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -85,8 +85,8 @@ def test_stop_ends_the_worker_thread_promptly(studio, qtbot):
     thread = controller.thread
     assert controller.stop()
     assert controller.phase == "stopping"
-    assert thread.wait(10_000)  # the run ends within about a batch, without the GUI's help
-    assert thread.isFinished()
+    assert thread.wait(10)  # the run ends within about a batch, without the GUI's help
+    assert thread.ended
     with qtbot.waitSignal(controller.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
         pass
     assert blocker.args[0].status == "stopped"
@@ -102,7 +102,7 @@ def test_closing_the_window_mid_training_leaves_no_thread_running(studio, qtbot)
     thread = controller.thread
     assert window.close()
     assert controller.closed
-    assert thread.isFinished()
+    assert thread.ended
 
 
 def test_a_diverging_run_shows_its_message_and_the_window_keeps_working(studio, qtbot):

@@ -1,18 +1,26 @@
 """The one way the window runs work off the GUI thread: a function or generator on a Python thread, reported by signals.
 
 `BackgroundWorker(fn)` runs `fn()` on its own thread once `start()` is called (after superqt's
-`create_worker`). Everything it reports arrives on the GUI thread, in this order: `started`, any number
-of `yielded(value)` (when `fn` is a generator function), then exactly one of `returned(result)` or
-`errored(exception)`, then `finished`. `quit()` asks it to stop: a generator is closed at its next
-`yield` and then reports `returned(None)`; a plain function may poll `worker.abort_requested`.
+`create_worker`). Everything it reports arrives on the GUI thread, in the order it was sent: `started`,
+any number of `yielded(value)` (a generator's items, or `send(value)` from a plain function),
+`progressed(done, total)` (`progress`) and `posted(value)` (`post`: coalesced, only the newest is
+delivered), then exactly one of `returned(result)` or `errored(exception)`, then `finished`. `quit()` asks
+it to stop: a generator is closed at its next `yield` and then reports `returned(None)`; a plain function
+polls `worker.abort_requested`. Every training run, preview, export, landscape job and sweep uses it.
 
-The garbage-collector guard (`gcguard`) is held from `start()` until the GUI thread has delivered
-`finished`, and released inside the worker, so no caller can forget it or release it twice. `wait()`
-blocks until the thread has ended (for closing the window, and for tests).
+It also holds the garbage-collector guard. A collection runs in whichever thread happens to trigger it; if
+that is a worker thread and the garbage holds a Qt widget (an old window in a reference cycle, say), the
+widget is destroyed off the GUI thread, which Qt forbids and which can deadlock against the GUI thread
+(seen here: a QMenu destructor on a loader thread waiting for the interpreter lock while the GUI thread,
+holding it, waited for the QMenu's mutex). So while any worker runs, everything that exists is moved out
+of the collector's reach (`gc.freeze`); it comes back (`gc.unfreeze`) when the last one is done. The guard
+is held from `start()` until the GUI thread has delivered `finished` (or `wait()` saw the thread end), and
+released exactly once, inside the worker, so no caller can forget it or release it twice.
 """
 
 from __future__ import annotations
 
+import gc
 import inspect
 import threading
 import traceback
@@ -23,7 +31,31 @@ from PySide6.QtCore import QObject, Signal
 
 from nnstudio.core import NNStudioError
 
-from . import gcguard
+_guard_lock = threading.Lock()
+_guard_holders = 0
+
+
+def _hold_guard() -> None:
+    global _guard_holders
+    with _guard_lock:
+        if _guard_holders == 0:
+            gc.freeze()
+        _guard_holders += 1
+
+
+def _release_guard() -> None:
+    global _guard_holders
+    with _guard_lock:
+        if _guard_holders <= 0:
+            return
+        _guard_holders -= 1
+        if _guard_holders == 0:
+            gc.unfreeze()
+
+
+def guard_holders() -> int:
+    """How many workers hold the gc guard now (for tests)."""
+    return _guard_holders
 
 
 class BackgroundWorker(QObject):
@@ -31,10 +63,12 @@ class BackgroundWorker(QObject):
 
     started = Signal()
     yielded = Signal(object)
+    progressed = Signal(int, int)  # done, total
+    posted = Signal(object)  # the newest value given to `post`
     returned = Signal(object)
     errored = Signal(object)  # the exception
     finished = Signal()
-    _report = Signal(str, object)  # from the worker thread: ("yielded" | "returned" | "errored", value)
+    _report = Signal(str, object)  # from the worker thread: (kind, value)
 
     def __init__(self, fn: Callable[[], Any], name: str = "nnstudio-background",
                  parent: QObject | None = None) -> None:
@@ -46,6 +80,7 @@ class BackgroundWorker(QObject):
         self._thread: threading.Thread | None = None
         self._holding = False
         self._lock = threading.Lock()
+        self._posted: tuple[Any] | None = None
         self.done = False  # True once `finished` has been delivered
         self._report.connect(self._deliver)
 
@@ -54,7 +89,7 @@ class BackgroundWorker(QObject):
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError(f"{self._name} was already started")
-        gcguard.hold()
+        _hold_guard()
         self._holding = True
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self.started.emit()
@@ -72,6 +107,11 @@ class BackgroundWorker(QObject):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def ended(self) -> bool:
+        """The thread was started and has ended (its last signals may still be on their way)."""
+        return self._thread is not None and not self._thread.is_alive()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the thread has ended; True if it has. Its signals still arrive through the event loop
         (if it runs again); the guard is released here already, so a window that closes now leaks nothing."""
@@ -87,6 +127,15 @@ class BackgroundWorker(QObject):
         if kind == "yielded":
             self.yielded.emit(value)
             return
+        if kind == "progressed":
+            self.progressed.emit(*value)
+            return
+        if kind == "posted":
+            with self._lock:
+                posted, self._posted = self._posted, None
+            if posted is not None:
+                self.posted.emit(posted[0])
+            return
         try:
             (self.returned if kind == "returned" else self.errored).emit(value)
         finally:
@@ -98,9 +147,25 @@ class BackgroundWorker(QObject):
         with self._lock:  # from the GUI thread, or from the worker thread when the receiver is gone
             holding, self._holding = self._holding, False
         if holding:
-            gcguard.release()
+            _release_guard()
 
     # ---- worker thread ------------------------------------------------------------------------------
+
+    def send(self, value: Any) -> None:
+        """From the work: deliver `value` through `yielded` (every value, in order)."""
+        self._send("yielded", value)
+
+    def progress(self, done: int, total: int) -> None:
+        """From the work: deliver `progressed(done, total)`."""
+        self._send("progressed", (int(done), int(total)))
+
+    def post(self, value: Any) -> None:
+        """From the work: a partial result; however fast the work posts, the GUI gets only the newest."""
+        with self._lock:
+            nudge = self._posted is None
+            self._posted = (value,)
+        if nudge:
+            self._send("posted", None)
 
     def _run(self) -> None:
         kind, value = "returned", None
