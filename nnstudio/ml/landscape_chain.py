@@ -16,10 +16,11 @@ points is a few batched matrix products instead of a `vmap` over `functional_cal
   `torch.vmap`.
 
 Weight points are never loaded into the model; the weights come from the problem's own parameters and
-directions (`center + Σ cᵢ·dᵢ`, one `addmm` per parameter). Points are processed in tiles small enough
-for the CPU cache, because chains of elementwise steps over tensors that stay in cache run several times
-faster than over ones that do not. `ChainLoss.plan` returns None for any other model (convolutions,
-batch-norm, branches, …), and the caller falls back to `vmap`.
+directions (`center + Σ cᵢ·dᵢ`, one `addmm` per parameter). On the CPU, points are processed in tiles
+whose activations fit the cache (about 1 MB): the chain of products and elementwise steps ran fastest
+that way here (tiles of 1 MB vs the whole 41×41 grid at once: about 1.4× faster). `ChainLoss.plan`
+returns None for any other model (convolutions, batch-norm, branches, …), and the caller falls back to
+`vmap`.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class ChainLoss:
     def sums(self, params: dict[str, torch.Tensor], xt: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The summed loss over the samples at each point (float64), tile by tile."""
         points = next(iter(params.values())).shape[0]
-        tile = self.tile_points(xt.shape[1])
+        tile = points if xt.is_cuda else self.tile_points(xt.shape[1])  # a GPU wants few, big kernels
         outs = [self.outputs({n: t[lo:lo + tile] for n, t in params.items()}, xt) for lo in range(0, points, tile)]
         out = outs[0] if len(outs) == 1 else torch.cat(outs)
         return self._loss(out, y).to(torch.float64)
