@@ -226,6 +226,8 @@ class BatchedLoss:
         self.problem = problem
         model = problem.model
         self.chain = ChainLoss.plan(model, problem.loss_sum_fn) if strategy in ("auto", "matmul") else None
+        if self.chain is not None and not self.chain.fits(problem.x):
+            self.chain = None
         if strategy == "matmul" and self.chain is None:
             raise ValueError("the matmul strategy needs a chain of Linear layers and elementwise steps")
         self.strategy = "matmul" if self.chain is not None else strategy

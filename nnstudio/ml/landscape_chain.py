@@ -120,6 +120,15 @@ class ChainLoss:
         """Weight points per tile: the widest activation of a tile fits `TILE_BYTES`."""
         return max(MIN_TILE_POINTS, TILE_BYTES // max(1, 4 * self.widest * samples))
 
+    @torch.no_grad()
+    def fits(self, x: torch.Tensor) -> bool:
+        """Whether the data reaches the first Linear as flat feature vectors of the right width."""
+        x = x[:1]
+        for module in self.prefix:
+            if not isinstance(module, nn.Dropout):  # keeps the shape; in training mode it would draw random numbers
+                x = module(x)
+        return x.dim() == 2 and x.shape[1] == self.layers[0].in_features
+
     def shared_input(self, x: torch.Tensor) -> torch.Tensor:
         """The data through the weightless steps before the first Linear, as (features, samples)."""
         for module in self.prefix:

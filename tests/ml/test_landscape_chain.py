@@ -148,3 +148,16 @@ def test_a_branch_or_a_weighted_non_linear_module_is_no_chain():
     assert ChainLoss.plan(model, lambda out, y: (out - y).square().sum()) is not None
     model.add_module("norm", torch.nn.LayerNorm(1))  # has weights, and is not a Linear
     assert ChainLoss.plan(model, lambda out, y: (out - y).square().sum()) is None
+
+
+def test_data_that_does_not_reach_the_first_linear_flat_falls_back():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Tanh())  # applied to the last axis of (n, 3, 4)
+    x, y = torch.randn(10, 3, 4), torch.randn(10, 3, 2)
+    problem = LossProblem(model, x, y, lambda out, t: (out - t).square().sum())
+    evaluate = BatchedLoss(problem)
+    assert evaluate.chain is None
+    center = problem.weights()
+    d1, _ = random_directions(center, 0)
+    values = evaluate(center, [d1], np.array([[0.0], [0.5]]))
+    assert values[0] == pytest.approx(model_loss(problem), abs=1e-6)
+    assert values[1] == pytest.approx(model_loss(problem, {n: center[n] + 0.5 * d1[n] for n in center}), abs=1e-6)
