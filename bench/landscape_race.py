@@ -12,7 +12,7 @@
 3. The optimizer race: total steps/s of 4 optimizers racing (`MultiRun`, turns of epochs) ÷ the steps/s
    of one trainer running alone — 1.0 means racing four costs exactly four single runs.
 
-    python bench/landscape_race.py [--threads 1,all] [--rounds 5] [--loop-points 300] [--race-epochs 20]
+    python bench/landscape_race.py [--threads 1,all] [--rounds 7] [--loop-points 300] [--race-epochs 20]
                                    [--cases playground,race,digits]
 
 Prints figures only; it asserts nothing.
@@ -94,6 +94,11 @@ def landscape_case(name: str, epochs: int, rounds: int, loop_points: int, sample
     used = chose = "?"
     before = torch.get_num_threads()
     try:
+        for count in threads:  # warm both up first (one-time set-up: vmap's tracing, kernel choices, caches)
+            torch.set_num_threads(count)
+            batched_rate(problem, center, d1, d2, coeffs)
+        torch.set_num_threads(1)
+        loop_rate(problem, center, d1, d2, loop_coeffs[:20])
         for _ in range(rounds):
             torch.set_num_threads(1)
             looped.append(loop_rate(problem, center, d1, d2, loop_coeffs))
@@ -152,7 +157,7 @@ def main() -> None:
     parser.add_argument("--threads", default="1,all",
                         help="torch intra-op threads for the batched Playground landscape, comma-separated; 'all' = "
                              "every core (default 1,all); the loop, the race and the digits CNN use the first")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--loop-points", type=int, default=300)
     parser.add_argument("--race-epochs", type=int, default=20)
     parser.add_argument("--digits-rounds", type=int, default=1, help="rounds of the (slow) digits CNN case")
