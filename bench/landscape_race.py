@@ -1,14 +1,19 @@
 """Loss landscape and optimizer race: how fast the batched landscape is, and what racing costs.
 
-1. Landscape grid points per second for the Playground example: the batched evaluation
-   (`torch.func.functional_call` + `vmap`, chunks sized to a memory budget) ÷ a plain Python loop that
-   loads each point's weights into the model and runs the loss — same points, same data, same loss,
-   rounds interleaved, medians.
-2. Seconds for a 41×41 landscape of the digits CNN example (and its loop rate for comparison).
+1. Landscape grid points per second for the Playground example: the batched evaluation (`BatchedLoss`,
+   which picks batched matmuls over the model's stacked weights for a chain of Linear layers — the
+   Playground network is one — and `torch.func.functional_call` + `vmap` otherwise; chunks sized to a
+   memory budget) ÷ a plain Python loop that loads each point's weights into the model and runs the loss
+   under no_grad — same points, same data, same loss, rounds interleaved, medians. Measured with one
+   intra-op thread (what the window gives the worker on a 2-core machine) and, where the machine has
+   more cores, with all of them (the CLI's default); the loop always runs with one thread, its fastest.
+2. Seconds for a 41×41 landscape of the digits CNN example (convolutions: vmap or the loop, whichever
+   the first chunks show is faster).
 3. The optimizer race: total steps/s of 4 optimizers racing (`MultiRun`, turns of epochs) ÷ the steps/s
    of one trainer running alone — 1.0 means racing four costs exactly four single runs.
 
-    python bench/landscape_race.py [--threads 1] [--rounds 3] [--loop-points 300] [--race-epochs 20]
+    python bench/landscape_race.py [--threads 1,all] [--rounds 7] [--loop-points 300] [--race-epochs 20]
+                                   [--cases playground,race,digits]
 
 Prints figures only; it asserts nothing.
 """
@@ -16,6 +21,7 @@ Prints figures only; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -65,33 +71,56 @@ def loop_rate(problem: LossProblem, center, d1, d2, coeffs: np.ndarray) -> float
     return len(coeffs) / seconds
 
 
-def batched_rate(problem: LossProblem, center, d1, d2, coeffs: np.ndarray) -> float:
+def batched_rate(problem: LossProblem, center, d1, d2, coeffs: np.ndarray) -> tuple[float, str]:
     evaluate = BatchedLoss(problem)
     started = time.perf_counter()
     evaluate(center, [d1, d2], coeffs)
-    return len(coeffs) / (time.perf_counter() - started)
+    return len(coeffs) / (time.perf_counter() - started), evaluate.used
 
 
-def landscape_case(name: str, epochs: int, rounds: int, loop_points: int, samples: int | None = None) -> None:
+def landscape_case(name: str, epochs: int, rounds: int, loop_points: int, samples: int | None = None,
+                   threads: tuple[int, ...] = (1,)) -> None:
+    """The batched rate at each thread count ÷ the plain loop's at one thread (its best: its ops are tiny,
+    and more threads only make them wait on each other), measured in the same rounds."""
     trainer = trained(name, epochs)
     problem = LossProblem.from_trainer(trainer, max_samples=samples)
     center = {n: p.detach().clone() for n, p in problem.weights().items()}
     d1, d2 = random_directions(center, 0)
     coeffs = grid_coefficients(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41))
     loop_coeffs = coeffs[np.linspace(0, len(coeffs) - 1, loop_points).astype(int)]
-    batched, looped, seconds, used = [], [], [], "?"
-    for _ in range(rounds):
-        looped.append(loop_rate(problem, center, d1, d2, loop_coeffs))
-        batched.append(batched_rate(problem, center, d1, d2, coeffs))
-        started = time.perf_counter()
-        used = compute_landscape(problem, grid=41, span=1.0).strategy
-        seconds.append(time.perf_counter() - started)
-    b, lo = statistics.median(batched), statistics.median(looped)
+    looped: list[float] = []
+    batched: dict[int, list[float]] = {n: [] for n in threads}
+    seconds: dict[int, list[float]] = {n: [] for n in threads}
+    used = chose = "?"
+    before = torch.get_num_threads()
+    try:
+        for count in threads:  # warm both up first (one-time set-up: vmap's tracing, kernel choices, caches)
+            torch.set_num_threads(count)
+            batched_rate(problem, center, d1, d2, coeffs)
+        torch.set_num_threads(1)
+        loop_rate(problem, center, d1, d2, loop_coeffs[:20])
+        for _ in range(rounds):
+            torch.set_num_threads(1)
+            looped.append(loop_rate(problem, center, d1, d2, loop_coeffs))
+            for count in threads:
+                torch.set_num_threads(count)
+                rate, used = batched_rate(problem, center, d1, d2, coeffs)
+                batched[count].append(rate)
+                started = time.perf_counter()
+                chose = compute_landscape(problem, grid=41, span=1.0).strategy
+                seconds[count].append(time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(before)
+    lo = statistics.median(looped)
     params = sum(p.numel() for p in trainer.model.parameters())
-    print(f"{name} ({params:,} parameters, loss on {problem.samples} training samples):")
-    print(f"  batched {b:,.0f} points/s   plain loop {lo:,.0f} points/s   ratio {b / lo:.1f}x")
-    print(f"  41x41 landscape (compute_landscape, incl. directions and centre, chose {used}): "
-          f"{statistics.median(seconds):.3f} s (rounds: {', '.join(f'{s:.3f}' for s in seconds)})")
+    print(f"{name} ({params:,} parameters, loss on {problem.samples} training samples), "
+          f"plain loop (1 thread) {lo:,.0f} points/s:")
+    for count in threads:
+        b = statistics.median(batched[count])
+        ratios = ", ".join(f"{x / y:.1f}" for x, y in zip(batched[count], looped, strict=True))
+        print(f"  {count} thread(s): batched ({used}) {b:,.0f} points/s   ratio {b / lo:.1f}x (rounds: {ratios})")
+        print(f"    41x41 landscape (compute_landscape, incl. directions and centre, chose {chose}): "
+              f"{statistics.median(seconds[count]):.3f} s (rounds: {', '.join(f'{s:.3f}' for s in seconds[count])})")
 
 
 def race_case(epochs: int, rounds: int) -> None:
@@ -117,20 +146,29 @@ def race_case(epochs: int, rounds: int) -> None:
           f"race / (4 x one trainer's time) = {r / a:.2f}")
 
 
+def thread_counts(text: str) -> list[int]:
+    cores = os.cpu_count() or 1
+    counts = [cores if part.strip() == "all" else int(part) for part in text.split(",") if part.strip()]
+    return list(dict.fromkeys(max(1, min(cores, n)) for n in counts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", default="1,all",
+                        help="torch intra-op threads for the batched Playground landscape, comma-separated; 'all' = "
+                             "every core (default 1,all); the loop, the race and the digits CNN use the first")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--loop-points", type=int, default=300)
     parser.add_argument("--race-epochs", type=int, default=20)
     parser.add_argument("--digits-rounds", type=int, default=1, help="rounds of the (slow) digits CNN case")
     parser.add_argument("--cases", default="playground,race,digits", help="which cases, comma-separated")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
+    threads = thread_counts(args.threads)
+    print(f"torch {torch.__version__}, CPU with {os.cpu_count()} core(s)")
     cases = set(args.cases.split(","))
     if "playground" in cases:
-        landscape_case("playground-circle", 30, args.rounds, args.loop_points)
+        landscape_case("playground-circle", 30, args.rounds, args.loop_points, threads=tuple(threads))
+    torch.set_num_threads(threads[0])
     if "race" in cases:
         race_case(args.race_epochs, args.rounds)
     if "digits" in cases:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
-import logging
 import os
 import re
 import shutil
 import tempfile
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +30,10 @@ from nnstudio.io.atomic import lock_folder, remove_abandoned
 from nnstudio.ml.builder import build_model
 from nnstudio.ml.codegen import generate_model_code, generate_train_code, plan_design
 from nnstudio.ml.export_budget import check_activation_budget
+from nnstudio.ml.onnx_exporter import ONNX_OPSET, run_onnx_exporter
+from nnstudio.ml.onnx_exporter import first_line as _first_line
+from nnstudio.ml.onnx_exporter import quiet_exporter as _quiet_exporter
 
-# ONNX opset 18: the lowest the torch.export-based exporter emits natively, and read by ONNX Runtime ≥ 1.14,
-# OpenVINO, TensorRT 8.6+ and onnx2tf; every NN Studio layer (sine, GELU, BatchNorm, pools) maps onto it.
-ONNX_OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "input", "output"
 # Export traces with two samples: a batch of 1 would let torch.export specialise the batch size to 1.
 EXAMPLE_BATCH = 2
@@ -182,28 +180,6 @@ def _example_input(design: Design) -> torch.Tensor:
     return torch.randn(EXAMPLE_BATCH, *shape, generator=generator)
 
 
-@contextlib.contextmanager
-def _quiet_exporter() -> Iterator[None]:
-    """The exporters log and warn about things that are no user's business (torchvision missing, ...)."""
-    names = ("torch.onnx", "torch.export", "torch._export", "torch._dynamo", "torch.fx", "onnxscript")
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    try:
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
-
-
 # ---- the formats ---------------------------------------------------------------------------------------------
 
 def export_safetensors(model: nn.Module, design: Design, path: str | os.PathLike[str]) -> Path:
@@ -265,23 +241,14 @@ def export_onnx(model: nn.Module, design: Design, path: str | os.PathLike[str], 
     "batch" dynamic. Uses the torch.export-based exporter (needs the `onnx` and `onnxscript` packages)."""
     model = unwrap(model)
     check_model_fits(model, design)
-    try:
-        import onnxscript  # noqa: F401  (the exporter needs it; say so before a long trace)
-    except ImportError as exc:
-        raise ExportError("ONNX export needs the onnx and onnxscript packages: "
-                          "pip install onnx onnxscript (or pip install 'nnstudio[onnx]')") from exc
     twin = _export_copy(model, design)
     example = _example_input(design)
-    batch = torch.export.Dim("batch", min=1)
-    try:
-        with _quiet_exporter():
-            program = torch.onnx.export(
-                twin, (example,), dynamo=True, opset_version=opset, dynamic_shapes=({0: batch},),
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], optimize=True, verbose=False)
-    except Exception as exc:  # the exporter raises many kinds; the user gets one clear line
-        raise ExportError(f"the ONNX exporter could not convert the model: {_first_line(exc)}") from exc
-    if program is None:  # pragma: no cover - only the legacy exporter returns nothing
-        raise ExportError("the ONNX exporter returned no model")
+    program = run_onnx_exporter(
+        twin, (example,), error=ExportError, opset=opset,
+        missing="ONNX export needs the onnx and onnxscript packages: "
+                "pip install onnx onnxscript (or pip install 'nnstudio[onnx]')",
+        failed="the ONNX exporter could not convert the model",
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME])
     try:
         program.model.producer_name = "NN Studio"
         program.model.producer_version = __version__

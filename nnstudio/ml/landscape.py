@@ -33,6 +33,8 @@ from torch.func import functional_call
 
 from nnstudio.core.errors import NNStudioError
 
+from .landscape_chain import ChainLoss, weight_points
+
 Weights = dict[str, torch.Tensor]
 Progress = Callable[[int, int], None]  # (points done, points in all)
 
@@ -102,7 +104,7 @@ class Landscape:
     explained: tuple[float, float] | None = None  # PCA: share of the trajectory's variance per direction
     seconds: float = 0.0
     chunk_points: int = 0
-    strategy: str = "vmap"  # how the points were evaluated: "vmap" (batched) or "loop" (one at a time)
+    strategy: str = "vmap"  # how the points were evaluated: "matmul" or "vmap" (batched), "loop" (one at a time)
     plane_vectors: tuple[np.ndarray, np.ndarray] | None = None  # the two directions, flattened (not in JSON)
 
     @property
@@ -204,22 +206,31 @@ def plan_chunks(parameter_bytes: int, activation_bytes: int, samples: int,
 
 
 class BatchedLoss:
-    """Evaluates the problem's loss at many weight points per call (functional_call + vmap, chunked).
+    """Evaluates the problem's loss at many weight points per call (chunked to a memory budget).
 
-    vmap turns a layer with a stack of weights into one batched kernel — a big win for dense layers. A
-    convolution with stacked weights becomes a grouped convolution, which on some CPUs is no faster than
-    one convolution per point: so, given enough chunks, the first is timed with vmap and the second one
-    point at a time (still `functional_call`, no weights copied), and the faster way does the rest
-    (`self.strategy` says which). Both compute the same sums.
+    Three ways, all computing the same sums from the model's own parameters and loss function:
+    - "matmul": a chain of Linear layers and elementwise steps (`landscape_chain.ChainLoss`) runs as a
+      few batched matrix products per tile of points — the fastest, chosen whenever the model is one;
+    - "vmap": `functional_call` mapped over the stacked weights with `torch.vmap`, for any model; it turns
+      a layer with a stack of weights into one batched kernel, a big win for dense layers;
+    - "loop": `functional_call` one point at a time (no weights copied). A convolution with stacked
+      weights becomes a grouped convolution, which on some CPUs is no faster than one convolution per
+      point: so for a model that is no chain, given enough chunks, the first is timed with vmap and the
+      second one point at a time, and the faster way does the rest (`self.used` says which).
     """
 
     def __init__(self, problem: LossProblem, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  max_points: int | None = None, strategy: str = "auto") -> None:
-        if strategy not in ("auto", "vmap", "loop"):
-            raise ValueError(f"strategy must be auto, vmap or loop, not {strategy!r}")
+        if strategy not in ("auto", "matmul", "vmap", "loop"):
+            raise ValueError(f"strategy must be auto, matmul, vmap or loop, not {strategy!r}")
         self.problem = problem
-        self.strategy = strategy
         model = problem.model
+        self.chain = ChainLoss.plan(model, problem.loss_sum_fn) if strategy in ("auto", "matmul") else None
+        if self.chain is not None and not self.chain.fits(problem.x):
+            self.chain = None
+        if strategy == "matmul" and self.chain is None:
+            raise ValueError("the matmul strategy needs a chain of Linear layers and elementwise steps")
+        self.strategy = "matmul" if self.chain is not None else strategy
         self.names = [n for n, _ in model.named_parameters()]
         self.buffers = {n: b.detach() for n, b in model.named_buffers()}
         parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -236,14 +247,25 @@ class BatchedLoss:
 
         self._one = one_point
         self._many = torch.vmap(one_point, in_dims=(0, None, None))
+        self.used = self.strategy if self.strategy != "auto" else "vmap"
 
-    def _sums(self, params: Weights, count: int, one_by_one: bool) -> torch.Tensor:
+    def _slices(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The data in slices of `data_slice` samples (for the matmul path: its shared input, transposed)."""
         problem = self.problem
-        total = torch.zeros(count, dtype=torch.float64, device=problem.device)
+        out = []
         for start in range(0, problem.samples, self.data_slice):
             xb = problem.x[start:start + self.data_slice]
-            yb = problem.y[start:start + self.data_slice]
-            if one_by_one:
+            out.append((self.chain.shared_input(xb) if self.chain is not None else xb,
+                        problem.y[start:start + self.data_slice]))
+        return out
+
+    def _sums(self, params: Weights, count: int, mode: str,
+              slices: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        total = torch.zeros(count, dtype=torch.float64, device=self.problem.device)
+        for xb, yb in slices:
+            if mode == "matmul":
+                total += self.chain.sums(params, xb, yb)
+            elif mode == "loop":
                 for i in range(count):
                     total[i] += self._one({n: t[i] for n, t in params.items()}, xb, yb).to(torch.float64)
             else:
@@ -259,31 +281,30 @@ class BatchedLoss:
             raise ValueError(f"coefficients must be (points, {len(directions)}), not {coeffs.shape}")
         problem, model = self.problem, self.problem.model
         device = problem.device
-        stacked = {n: torch.stack([d[n].to(device) for d in directions]) if directions else None
+        base = {n: center[n].to(device) for n in self.names}
+        stacked = {n: torch.stack([d[n].to(device, base[n].dtype) for d in directions]) if directions else None
                    for n in self.names}
         result = np.empty(len(coeffs))
         chunks = range(0, len(coeffs), self.chunk_points)
         choosing = self.strategy == "auto" and len(chunks) >= 3
-        mode = "loop" if self.strategy == "loop" else "vmap"
+        mode = self.strategy if self.strategy != "auto" else "vmap"
         per_point: dict[str, float] = {}
         was_training = model.training
         model.eval()
         try:
+            slices = self._slices()
             for index, lo in enumerate(chunks):
                 if cancelled is not None and cancelled():
                     raise LandscapeCancelled("landscape cancelled")
-                chunk = torch.as_tensor(coeffs[lo:lo + self.chunk_points], dtype=torch.float32, device=device)
-                params = {}
-                for n in self.names:
-                    base = center[n].to(device).unsqueeze(0)
-                    if stacked[n] is None:
-                        params[n] = base.expand(len(chunk), *base.shape[1:]).contiguous()
-                    else:
-                        params[n] = base + torch.tensordot(chunk, stacked[n], dims=1)
+                dtype = next(iter(base.values())).dtype if base else torch.float32
+                chunk = torch.as_tensor(coeffs[lo:lo + self.chunk_points], dtype=dtype, device=device)
+                params = weight_points(base, stacked, chunk)
+                if mode != "matmul":  # vmap and functional_call want real (not broadcast) stacks
+                    params = {n: t.contiguous() for n, t in params.items()}
                 if choosing and index < 2:
                     mode = "vmap" if index == 0 else "loop"
                 started = time.perf_counter()
-                total = self._sums(params, len(chunk), mode == "loop")
+                total = self._sums(params, len(chunk), mode, slices)
                 result[lo:lo + len(chunk)] = (total / max(1, problem.samples)).cpu().numpy()
                 if choosing and index < 2:
                     per_point[mode] = (time.perf_counter() - started) / len(chunk)

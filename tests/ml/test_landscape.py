@@ -107,7 +107,7 @@ def test_chunks_sized_to_a_memory_budget_give_the_same_values(trained):
     np.testing.assert_allclose(tiny(center, [d1, d2], coeffs), whole(center, [d1, d2], coeffs), atol=2e-6)
 
 
-def test_vmap_and_one_point_at_a_time_agree_and_auto_picks_one(trained):
+def test_matmul_vmap_and_one_point_at_a_time_agree_and_auto_picks_matmul(trained):
     trainer, _ = trained
     problem = LossProblem.from_trainer(trainer, max_samples=100)
     assert problem.samples == 100
@@ -115,11 +115,12 @@ def test_vmap_and_one_point_at_a_time_agree_and_auto_picks_one(trained):
     d1, d2 = random_directions(center, 5)
     coeffs = np.random.default_rng(1).uniform(-1, 1, (12, 2))
     values = {s: BatchedLoss(problem, max_points=4, strategy=s)(center, [d1, d2], coeffs)
-              for s in ("vmap", "loop")}
+              for s in ("matmul", "vmap", "loop")}
     np.testing.assert_allclose(values["vmap"], values["loop"], atol=1e-6)
+    np.testing.assert_allclose(values["matmul"], values["loop"], atol=1e-6)
     auto = BatchedLoss(problem, max_points=4)
     np.testing.assert_allclose(auto(center, [d1, d2], coeffs), values["loop"], atol=1e-6)
-    assert auto.used in ("vmap", "loop")
+    assert auto.used == "matmul"  # a chain of Linear layers: batched matmuls (other models: test_landscape_chain)
 
 
 def test_plan_chunks_fits_the_budget():

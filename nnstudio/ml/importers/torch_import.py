@@ -7,61 +7,28 @@ is opened with `torch.export.load` only: never `torch.load` of a pickle.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import tempfile
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..onnx_exporter import first_line as _first_line
+from ..onnx_exporter import quiet_exporter as _quiet
+from ..onnx_exporter import run_onnx_exporter
 from .onnx_file import read_onnx
 from .onnx_import import ImportedModel, import_graph
 from .report import ModelImportError
 
-ONNX_OPSET = 18
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    names = ("torch.onnx", "torch.export", "torch._export", "torch._dynamo", "torch.fx", "onnxscript")
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    try:
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
-
 
 def _via_onnx(program: torch.export.ExportedProgram | nn.Module, args: tuple, source: str, name: str,
               prefix: bool, dynamic: bool) -> ImportedModel:
-    try:
-        import onnxscript  # noqa: F401
-    except ImportError:
-        raise ModelImportError("importing PyTorch models needs the onnx and onnxscript packages: "
-                               "pip install onnx onnxscript") from None
-    options = {}
-    if dynamic:
-        options["dynamic_shapes"] = ({0: torch.export.Dim("batch", min=1)},)
-    try:
-        with _quiet():
-            onnx_program = torch.onnx.export(program, args, dynamo=True, opset_version=ONNX_OPSET,
-                                             optimize=True, verbose=False, **options)
-    except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds; the user gets one line
-        raise ModelImportError(f"{source}: torch could not capture the model: {_first_line(exc)}") from None
+    options = {"dynamic_shapes": ({0: torch.export.Dim("batch", min=1)},)} if dynamic else {}
+    onnx_program = run_onnx_exporter(
+        program, args, error=ModelImportError,
+        missing="importing PyTorch models needs the onnx and onnxscript packages: pip install onnx onnxscript",
+        failed=f"{source}: torch could not capture the model", **options)
     with tempfile.TemporaryDirectory(prefix="nnstudio-import-") as folder:
         path = Path(folder) / "model.onnx"
         with _quiet():
