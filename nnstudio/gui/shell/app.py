@@ -16,7 +16,7 @@ from ..base.locations import default_design_path
 from ..cnn.wiring import attach_inside_views
 from ..explain import attach_explain
 from ..landscape import attach_optimization
-from ..model_import import attach_model_import
+from .model_import import attach_model_import
 from ..network import attach_network_view
 from ..runs import attach_runs
 from ..training import attach_training

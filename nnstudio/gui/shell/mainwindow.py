@@ -282,7 +282,7 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self.examples_menu = file_menu.addMenu("&Examples")
         self.examples_menu.setObjectName("menuExamples")
         self._fill_examples_menu()
-        from ..playground_import import add_import_action
+        from .playground_import import add_import_action
 
         add_import_action(self, file_menu)
         file_menu.addSeparator()

@@ -51,7 +51,7 @@ from nnstudio.core.settings import (
     UNLIMITED_EPOCHS,
 )
 
-from .. import data_consent
+from ..base import data_consent
 from ..base.theme import canvas_colours
 from ..base.wheel_guard import guard_wheel
 from ..editor.commands import SetDatasetCommand, SetInputFeaturesCommand, SetTrainingCommand

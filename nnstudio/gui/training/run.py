@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QThread, QTimer, SignalInstance
 
 from nnstudio.core.settings import UNLIMITED_EPOCHS
 
-from .. import data_consent
+from ..base import data_consent
 from . import gcguard
 from .host import TrainingHost
 from .neuron_maps import NeuronMapOverlay
