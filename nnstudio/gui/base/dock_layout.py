@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollA
 
 # Screens up to this size get a window that fills the available area; larger ones 85 % of it, centred.
 FILL_SCREEN_UP_TO = (1440, 900)
+# A restored window under this share of the first-start size, in both directions, is refitted (see `stale`).
+STALE_BELOW = 0.85
 # Below these widths (in font heights) a side dock counts as squeezed.
 MIN_SIDE_EM = {"paletteDock": 7, "trainingDock": 14, "inspectorDock": 14}
 
@@ -52,23 +54,37 @@ def screen_area(window: QMainWindow) -> QRect | None:
     return screen.availableGeometry() if screen is not None else None
 
 
+def initial_rect(area: QRect) -> QRect:
+    """The first-start geometry on a screen whose available area is `area`."""
+    if area.width() <= FILL_SCREEN_UP_TO[0] or area.height() <= FILL_SCREEN_UP_TO[1]:
+        return QRect(area)
+    width, height = round(area.width() * 0.85), round(area.height() * 0.85)
+    return QRect(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2, width, height)
+
+
 def initial_geometry(window: QMainWindow) -> None:
     """First start: fill a small screen (a 1280×720 laptop), or 85 % of a large one."""
     area = screen_area(window)
-    if area is None:
-        return
-    if area.width() <= FILL_SCREEN_UP_TO[0] or area.height() <= FILL_SCREEN_UP_TO[1]:
-        window.setGeometry(area)
-    else:
-        width, height = round(area.width() * 0.85), round(area.height() * 0.85)
-        window.setGeometry(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2,
-                           width, height)
+    if area is not None:
+        window.setGeometry(initial_rect(area))
+
+
+def stale(window: QMainWindow, area: QRect) -> bool:
+    """A restored size well below the first-start size both ways (under STALE_BELOW of it): left by a smaller
+    screen or an old default (1024×576 on a 1600×1000 screen), not a size the user chose for this screen."""
+    target = initial_rect(area)
+    return (not window.isMaximized() and window.width() < target.width() * STALE_BELOW
+            and window.height() < target.height() * STALE_BELOW)
 
 
 def fit_to_screen(window: QMainWindow) -> None:
-    """A restored geometry larger than the screen (another monitor, a smaller resolution) is brought inside."""
+    """A restored geometry larger than the screen (another monitor, a smaller resolution) is brought inside;
+    one much smaller than the screen in both directions (`stale`) gets the first-start geometry instead."""
     area = screen_area(window)
     if area is None:
+        return
+    if stale(window, area):
+        window.setGeometry(initial_rect(area))
         return
     frame = window.frameGeometry()
     width, height = min(window.width(), area.width()), min(window.height(), area.height())

@@ -1,0 +1,155 @@
+"""The main window's first stage: the real top-level window as it first paints (title, geometry, menu bar, toolbar,
+status bar, a light "Loading…" canvas), before any room is imported.
+
+This module and what it imports stay light (PySide6 widgets, `base.locations`, `base.dock_layout`, `base.theme`):
+no pydantic, numpy, torch or pyqtgraph, and no room (canvas, editor, training …). `MainWindow.build()` — the
+second stage, queued just after the first paint by `app.open_main_window` — fills the same window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QToolBar, QWidget
+
+from ..base import dock_layout
+from ..base.locations import app_settings
+from ..base.theme import canvas_colours
+
+APP_NAME = "NN Studio"
+# The menu bar as it first paints; the second stage fills these same menus.
+MENUS = (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("layout", "&Layout"), ("help", "&Help"))
+
+
+class LoadingCanvas(QWidget):
+    """The central area until the canvas is built: the canvas's background and grid, and "Loading…"."""
+
+    GRID = 24  # px between minor grid lines, as the canvas draws them at 100 %
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("loadingCanvas")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        colours = canvas_colours(self.palette())
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), colours.background)
+        painter.setPen(colours.grid_minor)
+        for x in range(0, self.width(), self.GRID):
+            painter.drawLine(x, 0, x, self.height())
+        for y in range(0, self.height(), self.GRID):
+            painter.drawLine(0, y, self.width(), y)
+        painter.setPen(colours.secondary_text)
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Loading…")
+        painter.end()
+
+
+class WindowFrame(QMainWindow):
+    """The window's frame: what exists from the first paint on (the rooms are added by `MainWindow.build`)."""
+
+    closing = Signal()  # the user agreed to close; panels stop their work (e.g. training) here
+
+    def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.settings = settings if settings is not None else app_settings()
+        self.docks: dict[str, QDockWidget] = {}
+        self.menus: dict[str, QMenu] = {}
+        self._actions: dict[str, QAction] = {}
+        self._saved_state: QByteArray | None = None
+        bar = self.menuBar()
+        for key, title in MENUS:
+            menu = bar.addMenu(title)
+            menu.setObjectName(f"menu{key[0].upper()}{key[1:]}")
+            self.menus[key] = menu
+        self.toolbar = self._create_toolbar_frame()
+        self.statusBar().setObjectName("statusBar")
+        self.status_label = QLabel("Loading…")
+        self.status_label.setObjectName("statusMessage")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addWidget(self.status_label, 1)
+        self.setCentralWidget(LoadingCanvas())
+        self._restore_geometry()
+
+    def _create_toolbar_frame(self) -> QToolBar:
+        bar = QToolBar("Main Toolbar", self)
+        bar.setObjectName("mainToolBar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonFollowStyle)
+        side = round(self.fontMetrics().height() * 1.4)
+        bar.setIconSize(QSize(side, side))
+        bar.setMinimumHeight(side + 2 * bar.style().pixelMetric(bar.style().PixelMetric.PM_ToolBarItemMargin) + 8)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        return bar
+
+    def _restore_geometry(self) -> None:
+        """The saved geometry, brought inside the screen (and refitted when stale); else the first-start size."""
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry):
+            dock_layout.fit_to_screen(self)
+        else:
+            dock_layout.initial_geometry(self)
+
+    # ---- public API ------------------------------------------------------------------------------
+
+    def action(self, name: str) -> QAction:
+        """An action by short name ('save', 'undo', 'autoLayout', ...); its objectName is 'action' + Name."""
+        return self._actions[name]
+
+    def menu(self, name: str) -> QMenu:
+        """A top-level menu: 'file', 'edit', 'view', 'layout' or 'help'."""
+        return self.menus[name]
+
+    def qt_window(self) -> QMainWindow:
+        """This window as a Qt widget (what `training.host.TrainingHost` asks of a host)."""
+        return self
+
+    def make_action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "",
+                    icon_name: str | None = None, checkable: bool = False) -> QAction:
+        """A window action named 'action' + Name, listed under `name` (its icon drawn by `base.icons`)."""
+        action = QAction(text, self)
+        action.setObjectName("action" + name[0].upper() + name[1:])
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            keys: list[QKeySequence] = []
+            for s in shortcuts:
+                keys.extend(QKeySequence.keyBindings(s) if isinstance(s, QKeySequence.StandardKey)
+                            else [QKeySequence(s)])
+            action.setShortcuts(keys)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        if icon_name:
+            from ..base.icons import set_icon  # drawn icons: imported with the rooms, after the first paint
+
+            set_icon(action, icon_name)
+        action.setCheckable(checkable)
+        if slot is not None:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        self._actions[name] = action
+        return action
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+
+def int_setting(settings: QSettings, key: str, default: int) -> int:
+    try:
+        return int(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
+    value = settings.value(key, default)
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return bool(value)
