@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QAction, QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
-from nnstudio.gui.base import dock_layout
+from nnstudio.gui.base import screen_fit
 from nnstudio.gui.base.locations import default_design_path
 from nnstudio.io import load_design
 
@@ -173,7 +173,7 @@ def test_the_window_fills_the_screen_and_a_stale_small_geometry_is_refitted(qtbo
     from nnstudio.gui.shell.mainwindow import MainWindow
 
     area = QRect(0, 0, *screen)
-    monkeypatch.setattr(dock_layout, "screen_area", lambda window: QRect(area))
+    monkeypatch.setattr(screen_fit, "screen_area", lambda window: QRect(area))
     fresh = MainWindow(defer=True)  # the first stage decides the geometry: no saved one yet
     qtbot.addWidget(fresh)
     small = screen[0] <= 1440
@@ -191,7 +191,7 @@ def test_the_window_fills_the_screen_and_a_stale_small_geometry_is_refitted(qtbo
 def test_a_size_the_user_chose_is_kept(qtbot, monkeypatch):
     from nnstudio.gui.shell.mainwindow import MainWindow
 
-    monkeypatch.setattr(dock_layout, "screen_area", lambda window: QRect(0, 0, 900, 800))
+    monkeypatch.setattr(screen_fit, "screen_area", lambda window: QRect(0, 0, 900, 800))
     first = MainWindow(defer=True)
     qtbot.addWidget(first)
     first.resize(780, 700)  # above 85 % of the screen both ways: the user's choice, not a stale size

@@ -1,18 +1,21 @@
 """The main window's first stage: the real top-level window as it first paints (title, geometry, menu bar, toolbar,
 status bar, a light "Loading…" canvas), before any room is imported.
 
-This module and what it imports stay light (PySide6 widgets, `base.locations`, `base.dock_layout`, `base.theme`):
-no pydantic, numpy, torch or pyqtgraph, and no room (canvas, editor, training …). `MainWindow.build()` — the
-second stage, queued just after the first paint by `app.open_main_window` — fills the same window.
+This module and what it imports stay light (PySide6 widgets, `base.locations`, `base.screen_fit`, `base.theme`):
+no pydantic, numpy, torch or pyqtgraph, and no room (canvas, editor, training …). Nor does it touch an enum of
+Qt's namespace (`Qt.…`): PySide6 builds all of that namespace's enums on first use, tens of milliseconds,
+which the second stage pays instead (the dock corners, tool button style and label format are set there).
+`MainWindow.build()` — the second stage, queued just after the first paint by `app.open_main_window` — fills
+the same window.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPainter, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QToolBar, QWidget
 
-from ..base import dock_layout
+from ..base import screen_fit
 from ..base.locations import app_settings
 from ..base.theme import canvas_colours
 
@@ -40,7 +43,9 @@ class LoadingCanvas(QWidget):
         for y in range(0, self.height(), self.GRID):
             painter.drawLine(0, y, self.width(), y)
         painter.setPen(colours.secondary_text)
-        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Loading…")
+        text, metrics = "Loading…", self.fontMetrics()
+        painter.drawText((self.width() - metrics.horizontalAdvance(text)) // 2,
+                         (self.height() + metrics.ascent() - metrics.descent()) // 2, text)
         painter.end()
 
 
@@ -55,8 +60,6 @@ class WindowFrame(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.settings = settings if settings is not None else app_settings()
         self.docks: dict[str, QDockWidget] = {}
         self.menus: dict[str, QMenu] = {}
@@ -71,7 +74,6 @@ class WindowFrame(QMainWindow):
         self.statusBar().setObjectName("statusBar")
         self.status_label = QLabel("Loading…")
         self.status_label.setObjectName("statusMessage")
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addWidget(self.status_label, 1)
         self.setCentralWidget(LoadingCanvas())
         self._restore_geometry()
@@ -80,20 +82,19 @@ class WindowFrame(QMainWindow):
         bar = QToolBar("Main Toolbar", self)
         bar.setObjectName("mainToolBar")
         bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonFollowStyle)
         side = round(self.fontMetrics().height() * 1.4)
         bar.setIconSize(QSize(side, side))
-        bar.setMinimumHeight(side + 2 * bar.style().pixelMetric(bar.style().PixelMetric.PM_ToolBarItemMargin) + 8)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        bar.setMinimumHeight(side + 10)  # about its height once its buttons are in: the canvas does not jump
+        self.addToolBar(bar)  # at the top
         return bar
 
     def _restore_geometry(self) -> None:
         """The saved geometry, brought inside the screen (and refitted when stale); else the first-start size."""
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry):
-            dock_layout.fit_to_screen(self)
+            screen_fit.fit_to_screen(self)
         else:
-            dock_layout.initial_geometry(self)
+            screen_fit.initial_geometry(self)
 
     # ---- public API ------------------------------------------------------------------------------
 

@@ -10,11 +10,10 @@ them in View ▸ Panels and restores their saved place. Dialogs go through small
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QPointF, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QMessageBox, QToolButton, QWidget
 
@@ -27,6 +26,8 @@ from .window_files import WindowFiles
 from .window_recovery import WindowRecovery
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import Qt
+
     from nnstudio.core import Design
 
     from ..editor.recovery import RecoveryStore
@@ -52,6 +53,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
         menu entry, and the saved panel layout (the rooms — training, plots … — are attached after this)."""
         if self.built:
             return
+        from PySide6.QtCore import Qt  # the first paint is over: Qt's namespace of enums may be built now
+
         from ..canvas.palette import LayerPalette
         from ..canvas.scene import CanvasScene, CanvasView
         from ..editor.inspector import Inspector
@@ -68,6 +71,10 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
         self.setCentralWidget(self.canvas)
         self.layer_palette = LayerPalette()
         self.inspector = Inspector(self.session)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonFollowStyle)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self._title_note = ""  # "example" or "recovered": said in the title until saved
         self._edits = 0  # document events so far; autosave writes only when it moved
         self._autosaved_at = 0
@@ -118,16 +125,18 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
         return self.session.path
 
     def add_dock(self, widget: QWidget, title: str, object_name: str,
-                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
+                 area: Qt.DockWidgetArea | None = None,
                  tabify_with: QDockWidget | None = None, shortcut: QKeySequence | str | None = None) -> QDockWidget:
         """Add a panel: it gets a View ▸ Panels entry and comes back where the user last left it."""
+        from PySide6.QtCore import Qt
+
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea if area is None else area, dock)
         if tabify_with is not None:
             self.tabifyDockWidget(tabify_with, dock)
         toggle = dock.toggleViewAction()
@@ -158,6 +167,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
     # ---- building the window ---------------------------------------------------------------------
 
     def _create_actions(self) -> None:
+        from PySide6.QtCore import Qt
+
         from ..base import icons
 
         key = QKeySequence.StandardKey
@@ -422,6 +433,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
     # ---- settings and window events --------------------------------------------------------------
 
     def _restore_settings(self) -> None:
+        from PySide6.QtCore import Qt
+
         s = self.settings  # the geometry was restored by the first stage
         geometry = s.value("window/geometry")
         if not isinstance(geometry, QByteArray) or geometry.isEmpty():
@@ -470,6 +483,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
         QTimer.singleShot(0, lambda: self.open_file(paths[0]))
 
     def _about(self) -> None:
+        import html
+
         QMessageBox.about(
             self, f"About {APP_NAME}",
             f"<h3>{APP_NAME} {html.escape(nnstudio.__version__)}</h3>"
