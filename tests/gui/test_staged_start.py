@@ -47,6 +47,15 @@ def test_the_staged_window_ends_as_the_synchronous_one_with_the_given_file_loade
     staged.show()
     qtbot.waitUntil(lambda: staged.loaded, timeout=60_000)
     assert _parts(staged) == _parts(synchronous)
+    synchronous.show()
+    qtbot.waitExposed(synchronous)
+
+    def shown(window):
+        return sorted(name for name, dock in window.docks.items() if dock.isVisible())
+
+    # Panels built into the visible window show as those built before window.show() do.
+    qtbot.waitUntil(lambda: shown(staged) == shown(synchronous))
+    assert {"trainingDock", "lossDock", "outputDock", "paletteDock", "inspectorDock"} <= set(shown(staged))
     assert len(_parts(staged)[0]) >= 10 and "actionTrain" in _parts(staged)[1]
     for window in (staged, synchronous):
         assert window.current_path == path and len(window.design.layers) == expected

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPainter, QPaintEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QToolBar, QWidget
+
+import nnstudio
 
 from ..base import screen_fit
 from ..base.locations import app_settings
@@ -135,6 +137,28 @@ class WindowFrame(QMainWindow):
         self.addAction(action)  # shortcuts work even while the menu bar is hidden
         self._actions[name] = action
         return action
+
+    def _about(self) -> None:
+        import html
+
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<h3>{APP_NAME} {html.escape(nnstudio.__version__)}</h3>"
+            "<p>Build neural networks visually and watch them learn — real PyTorch on your own machine.</p>")
+
+    def _canvas_help(self) -> None:
+        QMessageBox.information(
+            self, "Canvas Basics",
+            "<ul>"
+            "<li><b>Add a layer:</b> drag it from the Layers panel, or double-click it there to add it after "
+            "the selected layer.</li>"
+            "<li><b>Connect:</b> drag from a block's right port to another block; red means the connection "
+            "is not allowed (the status bar says why).</li>"
+            "<li><b>Select:</b> click, Shift/Ctrl-click, or drag a rectangle on empty canvas.</li>"
+            "<li><b>Move:</b> drag blocks; <b>pan:</b> middle-drag or hold Space and drag.</li>"
+            "<li><b>Zoom:</b> mouse wheel, Ctrl+= / Ctrl+-; Ctrl+0 fits the design.</li>"
+            "<li><b>Edit:</b> the Inspector shows the selected layer's settings; every change can be "
+            "undone.</li></ul>")
 
     def _save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

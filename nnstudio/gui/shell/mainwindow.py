@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QMessageBox, QToolButton, QWidget
-
-import nnstudio
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QToolButton, QWidget
 
 from ..base.locations import DESIGN_SUFFIX, recovery_dir
 from .frame import APP_NAME, WindowFrame, bool_setting, int_setting
@@ -148,7 +146,15 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
         self.docks[object_name] = dock
         if self._saved_state is not None:
             self.restoreDockWidget(dock)  # a panel created after the window restored its layout
+        if self.isVisible():
+            dock.show()  # the second stage, after the first paint: shown as window.show() would (see finish_layout)
         return dock
+
+    def finish_layout(self) -> None:
+        """The second stage's last step: panels added to the visible window were all shown; the saved layout
+        now closes those the user had closed and puts every panel back in its place."""
+        if self.isVisible() and self._saved_state is not None and not self._saved_state.isEmpty():
+            self.restoreState(self._saved_state)
 
     def select_layers(self, layer_ids, centre: bool = False) -> None:
         ids = list(layer_ids)
@@ -481,26 +487,4 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
         event.acceptProposedAction()
         # Open after the drop returns: a dialog inside a drop handler would block the drag source.
         QTimer.singleShot(0, lambda: self.open_file(paths[0]))
-
-    def _about(self) -> None:
-        import html
-
-        QMessageBox.about(
-            self, f"About {APP_NAME}",
-            f"<h3>{APP_NAME} {html.escape(nnstudio.__version__)}</h3>"
-            "<p>Build neural networks visually and watch them learn — real PyTorch on your own machine.</p>")
-
-    def _canvas_help(self) -> None:
-        QMessageBox.information(
-            self, "Canvas Basics",
-            "<ul>"
-            "<li><b>Add a layer:</b> drag it from the Layers panel, or double-click it there to add it after "
-            "the selected layer.</li>"
-            "<li><b>Connect:</b> drag from a block's right port to another block; red means the connection "
-            "is not allowed (the status bar says why).</li>"
-            "<li><b>Select:</b> click, Shift/Ctrl-click, or drag a rectangle on empty canvas.</li>"
-            "<li><b>Move:</b> drag blocks; <b>pan:</b> middle-drag or hold Space and drag.</li>"
-            "<li><b>Zoom:</b> mouse wheel, Ctrl+= / Ctrl+-; Ctrl+0 fits the design.</li>"
-            "<li><b>Edit:</b> the Inspector shows the selected layer's settings; every change can be "
-            "undone.</li></ul>")
 

@@ -6,6 +6,9 @@ Imported only after the first paint (by `app.open_main_window`): importing it im
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject, QTimer
+
+from ..base import dock_layout
 from ..base.plot_theme import follow_theme
 from ..base.wheel_guard import guard_application
 from ..cnn.wiring import attach_inside_views
@@ -30,3 +33,36 @@ def build_rooms(window: MainWindow) -> None:
     attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     follow_theme(window)  # every pyqtgraph plot re-colours when View ▸ Theme changes
     guard_application()  # no unfocused spin box, combo or slider takes the wheel, in any dock
+    window.finish_layout()  # built after the first paint: the saved panel layout is applied now
+    window._size_docks_once = _SizeDocksOncePlotted(window, controller)  # type: ignore[attr-defined]
+
+
+class _SizeDocksOncePlotted(QObject):
+    """The default panel sizes once the training plots exist. The controller builds them just after the
+    window's first paint following its attachment, and their minimum sizes then squeeze the side panels of a
+    first start (Layers ≈ 100 px at 1280×720); so at that paint this waits (a few event-loop turns) for the
+    plots, then applies the default sizes when the window has no saved layout or its saved one is squeezed."""
+
+    TURNS = 50
+
+    def __init__(self, window: MainWindow, controller: QObject) -> None:
+        super().__init__(window)
+        self.window, self.controller, self.turns = window, controller, 0
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Paint:
+            self.window.removeEventFilter(self)
+            QTimer.singleShot(0, self.size_docks)
+        return False
+
+    def size_docks(self) -> None:
+        if self.controller.plots is None and self.turns < self.TURNS:
+            self.turns += 1  # the controller's own after-paint step is queued behind this one
+            QTimer.singleShot(0, self.size_docks)
+            return
+        saved = self.window._saved_state
+        if saved is None or saved.isEmpty() or dock_layout.squeezed(self.window):
+            self.window.layout().activate()  # the plots' places first, then the sizes
+            dock_layout.default_sizes(self.window)
+            QTimer.singleShot(0, self.window.apply_view_state)  # the canvas changed size: show the design again
