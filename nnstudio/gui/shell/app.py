@@ -51,13 +51,17 @@ class _AfterFirstPaint(QObject):
     def __init__(self, window: QWidget, fn: Callable[[], object]) -> None:
         super().__init__(window)
         self.window, self.fn, self.done = window, fn, False
+        self.timer = QTimer(self)  # its own: a window closed and deleted before it fires takes it along
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self.run)
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Paint and not self.done:
             self.done = True
             self.window.removeEventFilter(self)
-            QTimer.singleShot(0, self.run)
+            self.timer.start()
         return False
 
     def run(self) -> None:

@@ -86,7 +86,9 @@ class WindowFrame(QMainWindow):
         bar.setMovable(False)
         side = round(self.fontMetrics().height() * 1.4)
         bar.setIconSize(QSize(side, side))
-        bar.setMinimumHeight(side + 10)  # about its height once its buttons are in: the canvas does not jump
+        # About its height once its buttons are in (a button adds ~15 px around its icon in Fusion and the
+        # desktop styles), so the canvas does not move down when the second stage fills the toolbar.
+        bar.setMinimumHeight(side + 15)
         self.addToolBar(bar)  # at the top
         return bar
 

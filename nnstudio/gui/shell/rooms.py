@@ -47,22 +47,33 @@ class _SizeDocksOncePlotted(QObject):
 
     def __init__(self, window: MainWindow, controller: QObject) -> None:
         super().__init__(window)
-        self.window, self.controller, self.turns = window, controller, 0
+        self.window, self.controller, self.turns, self.step = window, controller, 0, "wait"
+        # A timer of this object's own, not QTimer.singleShot: a window deleted meanwhile takes it along.
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._next)
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Paint:
             self.window.removeEventFilter(self)
-            QTimer.singleShot(0, self.size_docks)
+            self.timer.start()
         return False
 
-    def size_docks(self) -> None:
+    def _next(self) -> None:
+        if self.step == "view":  # the canvas changed size: show the design again
+            self.step = "done"
+            self.window.apply_view_state()
+            return
         if self.controller.plots is None and self.turns < self.TURNS:
             self.turns += 1  # the controller's own after-paint step is queued behind this one
-            QTimer.singleShot(0, self.size_docks)
+            self.timer.start()
             return
+        self.step = "done"
         saved = self.window._saved_state
         if saved is None or saved.isEmpty() or dock_layout.squeezed(self.window):
             self.window.layout().activate()  # the plots' places first, then the sizes
             dock_layout.default_sizes(self.window)
-            QTimer.singleShot(0, self.window.apply_view_state)  # the canvas changed size: show the design again
+            self.step = "view"
+            self.timer.start()
