@@ -1,7 +1,9 @@
 """The `nnstudio` command: open the window, or validate / train / render / export from the shell.
 
 Heavy modules (torch, Qt) are imported only by the sub-command that needs them, so `nnstudio validate`
-answers quickly and a user's mistake prints one line and a non-zero exit, never a traceback.
+answers quickly and a user's mistake prints one line and a non-zero exit, never a traceback. Opening the
+window (`nnstudio`, `nnstudio FILE`, `nnstudio open …`) takes a short path that builds no other verb's
+parser and imports nothing but the window's first stage (issue 9: the first paint comes first).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import sys
 from collections.abc import Sequence
 
 from nnstudio import __version__
-from nnstudio.core.errors import NNStudioError
-from nnstudio.core.text import shown
 
 SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs",
                "landscape", "lr-find", "report", "import")
@@ -91,6 +91,27 @@ def _add_optimization_verbs(sub: argparse._SubParsersAction) -> None:
     lrfind_cli.add_arguments(sub.add_parser("lr-find", help="find a learning rate with Smith's range test"))
 
 
+def _open_parser() -> argparse.ArgumentParser:
+    """`nnstudio [open] [FILE] [--smoke]`: the window's own small parser (the first paint waits for nothing)."""
+    parser = argparse.ArgumentParser(prog="nnstudio open", description="Open a design in the window.")
+    parser.add_argument("--smoke", action="store_true",
+                        help="open the window, paint it once and exit (a start-up check for installers)")
+    parser.add_argument("file", nargs="?", help="a .nnstudio design (default: the Playground example)")
+    return parser
+
+
+def _opens_window(args_list: list[str]) -> bool:
+    words = [a for a in args_list if a != "--smoke"]
+    return not words or (words[0] == "open" and not any(w in ("-h", "--help", "--version") for w in words))
+
+
+def _user_error() -> type[Exception]:
+    """The exception class of a user's mistake (imported only when something was raised)."""
+    from nnstudio.core.errors import NNStudioError
+
+    return NNStudioError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `nnstudio FILE` opens FILE in the window.
@@ -102,6 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if smoke:
         args_list.insert(0, "--smoke")
     _never_fail_on_output()
+    if _opens_window(args_list):
+        words = list(args_list)
+        if "open" in words:
+            words.remove("open")  # the verb (the first "open"); a file may be called "open" too
+        args = _open_parser().parse_args(words)
+        from nnstudio.gui.shell.app import run
+
+        try:
+            return run(args.file, smoke=args.smoke)
+        except KeyboardInterrupt:
+            print("nnstudio open: interrupted", file=sys.stderr)
+            return 130
     args = _parser().parse_args(args_list)
     command = args.command or "open"
     try:
@@ -147,7 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nnstudio import import_cli
 
             return import_cli.main(args)
-    except NNStudioError as exc:
+    except _user_error() as exc:
+        from nnstudio.core.text import shown
+
         print(f"nnstudio {command}: {shown(str(exc), None)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

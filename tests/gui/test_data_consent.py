@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnstudio.core import Design
-from nnstudio.gui import data_consent
+from nnstudio.gui.base import data_consent
 
 
 @pytest.fixture

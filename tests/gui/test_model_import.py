@@ -13,7 +13,7 @@ def test_import_model_opens_the_design_with_its_weights(make_window, tmp_path: P
     import torch
     from torch import nn
 
-    from nnstudio.gui.model_import import attach_model_import, import_model_into_window
+    from nnstudio.gui.shell.model_import import attach_model_import, import_model_into_window
     from nnstudio.gui.training import attach_training
 
     torch.manual_seed(0)
@@ -37,7 +37,7 @@ def test_import_model_opens_the_design_with_its_weights(make_window, tmp_path: P
 
 def test_a_model_that_cannot_be_imported_is_reported_in_the_window(make_window, tmp_path: Path,
                                                                    monkeypatch) -> None:
-    from nnstudio.gui.model_import import import_model_into_window
+    from nnstudio.gui.shell.model_import import import_model_into_window
 
     window = make_window()
     shown: list[str] = []

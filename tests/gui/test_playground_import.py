@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnstudio.gui import playground_import
+from nnstudio.gui.shell import playground_import
 
 
 def test_the_file_menu_imports_a_link(window, monkeypatch):

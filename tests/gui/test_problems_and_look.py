@@ -88,14 +88,16 @@ def test_reset_panel_layout_brings_back_floating_hidden_and_squeezed_panels(make
 
 
 def test_the_window_paints_before_its_file_loads(qtbot):
-    """open_main_window shows the window first; the file (and the loader's pydantic) come after the paint."""
+    """open_main_window shows the window's first stage; the rooms and the file come after the paint."""
     from nnstudio.gui.shell.app import open_main_window
 
     window = open_main_window(None)
     qtbot.addWidget(window)
-    assert not window.loaded and not window.design.layers and not window.canvas.show_hint
+    assert not window.loaded and not window.built
+    assert window.centralWidget().objectName() == "loadingCanvas"
     window.show()
     qtbot.waitUntil(lambda: window.loaded, timeout=30_000)
+    assert window.built and window.centralWidget().objectName() != "loadingCanvas"
     assert window.design.layers and window.canvas.show_hint
     window.close()
     window.deleteLater()

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QWidget
 
-# Screens up to this size get a window that fills the available area; larger ones 85 % of it, centred.
-FILL_SCREEN_UP_TO = (1440, 900)
+from .screen_fit import (  # noqa: F401 - the window's geometry, re-exported here for the rooms
+    FILL_SCREEN_UP_TO,
+    STALE_BELOW,
+    fit_to_screen,
+    initial_geometry,
+    initial_rect,
+    screen_area,
+    stale,
+)
+
 # Below these widths (in font heights) a side dock counts as squeezed.
 MIN_SIDE_EM = {"paletteDock": 7, "trainingDock": 14, "inspectorDock": 14}
 
@@ -45,40 +52,6 @@ def elastic_label(label: QLabel) -> QLabel:
     label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
     label.setMinimumWidth(0)
     return label
-
-
-def screen_area(window: QMainWindow) -> QRect | None:
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    return screen.availableGeometry() if screen is not None else None
-
-
-def initial_geometry(window: QMainWindow) -> None:
-    """First start: fill a small screen (a 1280×720 laptop), or 85 % of a large one."""
-    area = screen_area(window)
-    if area is None:
-        return
-    if area.width() <= FILL_SCREEN_UP_TO[0] or area.height() <= FILL_SCREEN_UP_TO[1]:
-        window.setGeometry(area)
-    else:
-        width, height = round(area.width() * 0.85), round(area.height() * 0.85)
-        window.setGeometry(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2,
-                           width, height)
-
-
-def fit_to_screen(window: QMainWindow) -> None:
-    """A restored geometry larger than the screen (another monitor, a smaller resolution) is brought inside."""
-    area = screen_area(window)
-    if area is None:
-        return
-    frame = window.frameGeometry()
-    width, height = min(window.width(), area.width()), min(window.height(), area.height())
-    if (width, height) != (window.width(), window.height()):
-        window.resize(width, height)
-    frame = window.frameGeometry()
-    x = min(max(frame.x(), area.x()), area.right() - frame.width() + 1)
-    y = min(max(frame.y(), area.y()), area.bottom() - frame.height() + 1)
-    if (x, y) != (frame.x(), frame.y()):
-        window.move(x, y)
 
 
 def _docks(window: Any) -> dict[str, QDockWidget]:

@@ -4,6 +4,11 @@ A spin box, combo box or slider takes the wheel only once it has focus (clicked 
 that, the event goes to the scroll bar of the nearest scroll area around the control (so the panel
 scrolls), or, outside any scroll area, is ignored and travels to the parent. Controls get Qt.StrongFocus
 so the wheel itself never gives them focus.
+
+`guard_application()` does this for every control of the application, whichever room or dock built it and
+whenever (an application-wide event filter: a control's Polish event, before it is first shown, takes the
+wheel focus away; a wheel event over an unfocused control goes to its panel). `guard_wheel(root)` guards the
+controls under one widget only.
 """
 
 from __future__ import annotations
@@ -29,6 +34,40 @@ class WheelGuard(QObject):
         QApplication.sendEvent(bar, event)
         event.accept()
         return True
+
+
+class ApplicationWheelGuard(WheelGuard):
+    """The same guard as an application event filter: every spin box, combo box and slider, now and later."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Polish and _guarded(watched):
+            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:  # type: ignore[union-attr]
+                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # type: ignore[union-attr]
+            return False
+        if kind != QEvent.Type.Wheel or not _guarded(watched):
+            return False
+        return super().eventFilter(watched, event)
+
+
+def _guarded(widget: QObject) -> bool:
+    return isinstance(widget, GUARDED) and widget.metaObject().className() != "QScrollBar"
+
+
+def guard_application() -> WheelGuard | None:
+    """Guard every control of the running application (once; later calls return the same guard)."""
+    app = QApplication.instance()
+    if app is None:
+        return None
+    guard = getattr(app, "_nnstudio_wheel_guard", None)
+    if guard is None:
+        guard = ApplicationWheelGuard(app)
+        app._nnstudio_wheel_guard = guard  # type: ignore[attr-defined]
+        app.installEventFilter(guard)
+        for widget in QApplication.allWidgets():  # those already polished
+            if _guarded(widget) and widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return guard
 
 
 def _scroll_area(widget: QWidget) -> QAbstractScrollArea | None:

@@ -1,26 +1,27 @@
-"""Start NN Studio: the application object, the main window on a design, and the event loop."""
+"""Start NN Studio: the application object, the main window on a design, and the event loop.
+
+Two stages (issue 9): the window's frame paints first; the rooms and the design file come just after.
+What this module imports at the top is all the first stage needs (no pydantic, numpy, torch, pyqtgraph).
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
-from nnstudio.core import Design
 from nnstudio.resources import RESOURCES
 
 from ..base.locations import default_design_path
-from ..cnn.wiring import attach_inside_views
-from ..explain import attach_explain
-from ..landscape import attach_optimization
-from ..model_import import attach_model_import
-from ..network import attach_network_view
-from ..runs import attach_runs
-from ..training import attach_training
-from .mainwindow import APP_NAME, MainWindow
+from .frame import APP_NAME
+from .mainwindow import MainWindow
+
+if TYPE_CHECKING:
+    from nnstudio.core import Design
 
 
 def application_icon() -> QIcon:
@@ -45,18 +46,22 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 class _AfterFirstPaint(QObject):
-    """Runs a function once, just after the window's first paint (the window shows before the file loads)."""
+    """Runs a function once, just after the window's first paint (the window shows before the rooms load)."""
 
     def __init__(self, window: QWidget, fn: Callable[[], object]) -> None:
         super().__init__(window)
         self.window, self.fn, self.done = window, fn, False
+        self.timer = QTimer(self)  # its own: a window closed and deleted before it fires takes it along
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self.run)
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Paint and not self.done:
             self.done = True
             self.window.removeEventFilter(self)
-            QTimer.singleShot(0, self.run)
+            self.timer.start()
         return False
 
     def run(self) -> None:
@@ -68,19 +73,17 @@ def open_main_window(path: str | None = None, defer: bool = True,
                      design: Design | None = None) -> MainWindow:
     """A main window showing `design` (unsaved), `path`, or the Playground circle example.
 
-    With `defer`, the file is read just after the window's first paint: the loader (and pydantic) are
-    imported then, so the window appears sooner (bench/startup.py)."""
-    window = MainWindow()
-    controller = attach_training(window)
-    attach_network_view(window, controller)
-    attach_explain(window)
-    attach_optimization(window)
-    attach_inside_views(window)
-    attach_model_import(window)
-    attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
-    window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
+    With `defer` (how `nnstudio` starts) the window returned is its first stage only (frame.py: title,
+    geometry, menu bar, toolbar, a "Loading…" canvas), so it paints at once; just after that first paint the
+    second stage imports and builds the rooms into the same window (rooms.py) and loads the file, then
+    `window.loaded` turns True and `after_load` runs. Without `defer`, all of it happens before returning."""
+    window = MainWindow(defer=True)
 
-    def load() -> None:
+    def build_and_load() -> None:
+        from .rooms import build_rooms
+
+        build_rooms(window)
+        window.canvas.show_hint = False  # no "drag layers here" flash before the design arrives
         if design is not None:
             window.set_design(design, None, note="imported")
         elif path is not None:
@@ -97,28 +100,32 @@ def open_main_window(path: str | None = None, defer: bool = True,
 
     window.loaded = False  # type: ignore[attr-defined]
     if defer:
-        window._first_paint_load = _AfterFirstPaint(window, load)  # type: ignore[attr-defined]
+        window._first_paint_load = _AfterFirstPaint(window, build_and_load)  # type: ignore[attr-defined]
     else:
-        load()
+        build_and_load()
     return window
 
 
 def run(path: str | None = None, argv: list[str] | None = None, smoke: bool = False,
         design: Design | None = None) -> int:
     """Run NN Studio until its window closes; returns the exit status. With `smoke`, the window opens,
-    paints once and closes again (the packaged bundle's start-up check)."""
+    builds every room, loads its design and closes again (the packaged bundle's start-up check)."""
     app = create_application(argv)
     windows: list[MainWindow] = []
-    # Recovery is offered once the window is on screen and its file is in, so the question appears over it
-    # and a recovered design is not replaced by the file loading after it.
-    window = open_main_window(path, design=design, after_load=None if smoke else
-                              lambda: QTimer.singleShot(0, windows[0].offer_recovery))
+
+    def loaded() -> None:
+        if smoke:
+            QTimer.singleShot(300, windows[0].close)
+            QTimer.singleShot(400, app.quit)
+        else:
+            # Recovery is offered once the window is on screen and its file is in, so the question appears
+            # over it and a recovered design is not replaced by the file loading after it.
+            QTimer.singleShot(0, windows[0].offer_recovery)
+
+    window = open_main_window(path, design=design, after_load=loaded)
     windows.append(window)
     window.show()
+    code = app.exec()
     if smoke:
-        QTimer.singleShot(300, window.close)
-        QTimer.singleShot(400, app.quit)
-        code = app.exec()
         print("smoke: the window opened and closed" if code == 0 else f"smoke: the event loop ended with {code}")
-        return code
-    return app.exec()
+    return code

@@ -1,74 +1,68 @@
 """The main window: palette, canvas and inspector around one design session, with files, undo and recovery.
 
-Other panels (training, plots) join through `add_dock`, which also lists them in View ▸ Panels and
-restores their saved place. Dialogs go through small methods (`show_error`, `ask_save_changes`,
-`ask_recover`, `ask_confirm`, `choose_open_path`, `choose_save_path`) that tests replace.
+Built in two stages: `WindowFrame` (frame.py) is what first paints; `build()` imports the canvas, editor and
+their models and fills the same window (`MainWindow()` builds at once; `MainWindow(defer=True)` leaves it to
+the caller, see `app.open_main_window`). This module imports nothing heavier than Qt, so creating the
+window's first stage loads no room. Other panels (training, plots) join through `add_dock`, which also lists
+them in View ▸ Panels and restores their saved place. Dialogs go through small methods (`show_error`,
+`ask_save_changes`, `ask_recover`, `ask_confirm`, `choose_open_path`, `choose_save_path`) that tests replace.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QPointF, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
-    QKeySequence,
-)
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QToolBar,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtCore import QByteArray, QPointF, QSettings, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QToolButton, QWidget
 
-import nnstudio
-from nnstudio.core import Design
-from nnstudio.core.inference import format_count
-
-from ..base import dock_layout
-from ..base.icons import icon, set_icon
-from ..base.locations import DESIGN_SUFFIX, app_settings, recovery_dir
-from ..canvas.fragment import fragment_from_mime
-from ..canvas.palette import LayerPalette
-from ..canvas.scene import CanvasScene
-from ..canvas.view import CanvasView
-from ..editor.inspector import Inspector
-from ..editor.recovery import RecoveryStore
-from ..editor.session import DesignSession
-from . import appearance
-from .problems import ProblemsPanel
+from ..base.locations import DESIGN_SUFFIX, recovery_dir
+from .frame import APP_NAME, WindowFrame, bool_setting, int_setting
 from .window_editing import WindowEditing
 from .window_files import WindowFiles
 from .window_recovery import WindowRecovery
 
-APP_NAME = "NN Studio"
+if TYPE_CHECKING:
+    from PySide6.QtCore import Qt
+
+    from nnstudio.core import Design
+
+    from ..editor.recovery import RecoveryStore
+
+__all__ = ["APP_NAME", "MainWindow", "READABLE_ZOOM"]
 READABLE_ZOOM = 0.7  # below this, blocks hide their shapes and parameter counts
 AUTOSAVE_SECONDS = 30
 
 
-class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
+class MainWindow(WindowFiles, WindowRecovery, WindowEditing, WindowFrame):
     """One design at a time: the palette on the left, the canvas in the middle, the inspector on the right."""
 
-    closing = Signal()  # the user agreed to close; panels stop their work (e.g. training) here
-
     def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None,
-                 recovery: RecoveryStore | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("MainWindow")
-        self.setAcceptDrops(True)
-        self.setDockNestingEnabled(True)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.settings = settings if settings is not None else app_settings()
+                 recovery: RecoveryStore | None = None, defer: bool = False) -> None:
+        super().__init__(parent, settings=settings)
+        self._recovery_store = recovery
+        self.built = False
+        if not defer:
+            self.build()
+
+    def build(self) -> None:
+        """The second stage: the design session, canvas, palette, inspector, Problems panel, every action and
+        menu entry, and the saved panel layout (the rooms — training, plots … — are attached after this)."""
+        if self.built:
+            return
+        from PySide6.QtCore import Qt  # the first paint is over: Qt's namespace of enums may be built now
+
+        from ..canvas.palette import LayerPalette
+        from ..canvas.scene import CanvasScene
+        from ..canvas.view import CanvasView
+        from ..editor.inspector import Inspector
+        from ..editor.recovery import RecoveryStore
+        from ..editor.session import DesignSession
+        from . import appearance
+        from .problems import ProblemsPanel
+
+        recovery = self._recovery_store
         self.recovery = recovery if recovery is not None else RecoveryStore(recovery_dir())
         self.session = DesignSession(parent=self)
         self.scene = CanvasScene(self.session, parent=self)
@@ -76,15 +70,15 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self.setCentralWidget(self.canvas)
         self.layer_palette = LayerPalette()
         self.inspector = Inspector(self.session)
-        self.docks: dict[str, QDockWidget] = {}
-        self.menus: dict[str, QMenu] = {}
-        self._actions: dict[str, QAction] = {}
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonFollowStyle)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self._title_note = ""  # "example" or "recovered": said in the title until saved
         self._edits = 0  # document events so far; autosave writes only when it moved
         self._autosaved_at = 0
         self._paste_source: str | None = None
         self._paste_count = 0
-        self._saved_state: QByteArray | None = None
 
         self._create_actions()
         self._create_menus()
@@ -102,15 +96,17 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self._connect_signals()
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setObjectName("autosaveTimer")
-        seconds = _int_setting(self.settings, "preferences/autosaveSeconds", AUTOSAVE_SECONDS)
+        seconds = int_setting(self.settings, "preferences/autosaveSeconds", AUTOSAVE_SECONDS)
         self._autosave_timer.setInterval(max(5, seconds) * 1000)
         self._autosave_timer.timeout.connect(self.autosave_now)
         self._autosave_timer.start()
         self._restore_settings()
         appearance.install(self)
+        self.built = True
         self._update_title()
         self._update_status()
         self._update_selection_actions()
+        self.status_label.setText("")  # "Loading…" is over
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -127,29 +123,19 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
     def current_path(self) -> Path | None:
         return self.session.path
 
-    def action(self, name: str) -> QAction:
-        """An action by short name ('save', 'undo', 'autoLayout', ...); its objectName is 'action' + Name."""
-        return self._actions[name]
-
-    def menu(self, name: str) -> QMenu:
-        """A top-level menu: 'file', 'edit', 'view', 'layout' or 'help'."""
-        return self.menus[name]
-
-    def qt_window(self) -> QMainWindow:
-        """This window as a Qt widget (what `training.host.TrainingHost` asks of a host)."""
-        return self
-
     def add_dock(self, widget: QWidget, title: str, object_name: str,
-                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
+                 area: Qt.DockWidgetArea | None = None,
                  tabify_with: QDockWidget | None = None, shortcut: QKeySequence | str | None = None) -> QDockWidget:
         """Add a panel: it gets a View ▸ Panels entry and comes back where the user last left it."""
+        from PySide6.QtCore import Qt
+
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea if area is None else area, dock)
         if tabify_with is not None:
             self.tabifyDockWidget(tabify_with, dock)
         toggle = dock.toggleViewAction()
@@ -161,7 +147,15 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self.docks[object_name] = dock
         if self._saved_state is not None:
             self.restoreDockWidget(dock)  # a panel created after the window restored its layout
+        if self.isVisible():
+            dock.show()  # the second stage, after the first paint: shown as window.show() would (see finish_layout)
         return dock
+
+    def finish_layout(self) -> None:
+        """The second stage's last step: panels added to the visible window were all shown; the saved layout
+        now closes those the user had closed and puts every panel back in its place."""
+        if self.isVisible() and self._saved_state is not None and not self._saved_state.isEmpty():
+            self.restoreState(self._saved_state)
 
     def select_layers(self, layer_ids, centre: bool = False) -> None:
         ids = list(layer_ids)
@@ -179,32 +173,13 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
 
     # ---- building the window ---------------------------------------------------------------------
 
-    def _make_action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "",
-                     icon_name: str | None = None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName("action" + name[0].upper() + name[1:])
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            keys: list[QKeySequence] = []
-            for s in shortcuts:
-                keys.extend(QKeySequence.keyBindings(s) if isinstance(s, QKeySequence.StandardKey)
-                            else [QKeySequence(s)])
-            action.setShortcuts(keys)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        if icon_name:
-            set_icon(action, icon_name)
-        action.setCheckable(checkable)
-        if slot is not None:
-            action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)  # shortcuts work even while the menu bar is hidden
-        self._actions[name] = action
-        return action
-
     def _create_actions(self) -> None:
+        from PySide6.QtCore import Qt
+
+        from ..base import icons
+
         key = QKeySequence.StandardKey
-        a = self._make_action
+        a = self.make_action
         a("new", "&New", self.new_design, key.New, "Start a new, empty design", "new")
         a("open", "&Open…", self.open_dialog, key.Open, "Open a design file", "open")
         a("save", "&Save", self.save, key.Save, "Save the design", "save")
@@ -220,11 +195,11 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setObjectName("actionUndo")
         undo.setShortcuts(QKeySequence.keyBindings(key.Undo))
-        undo.setIcon(icon("undo"))
+        undo.setIcon(icons.icon("undo"))
         redo = self.undo_stack.createRedoAction(self, "&Redo")
         redo.setObjectName("actionRedo")
         redo.setShortcuts(QKeySequence.keyBindings(key.Redo))
-        redo.setIcon(icon("redo"))
+        redo.setIcon(icons.icon("redo"))
         for name, act in (("undo", undo), ("redo", redo)):
             self.addAction(act)
             self._actions[name] = act
@@ -270,6 +245,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         act = self._actions
 
         def menu(key: str, title: str) -> QMenu:
+            if key in self.menus:  # made by the first stage (frame.MENUS)
+                return self.menus[key]
             m = bar.addMenu(title)
             m.setObjectName(f"menu{key[0].upper()}{key[1:]}")
             self.menus[key] = m
@@ -283,7 +260,7 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self.examples_menu = file_menu.addMenu("&Examples")
         self.examples_menu.setObjectName("menuExamples")
         self._fill_examples_menu()
-        from ..playground_import import add_import_action
+        from .playground_import import add_import_action
 
         add_import_action(self, file_menu)
         file_menu.addSeparator()
@@ -320,32 +297,20 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         )
 
     def _create_toolbar(self) -> None:
-        bar = QToolBar("Main Toolbar", self)
-        bar.setObjectName("mainToolBar")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonFollowStyle)
-        height = self.fontMetrics().height()
-        bar.setIconSize(QSize(round(height * 1.4), round(height * 1.4)))
+        bar = self.toolbar  # made by the first stage
         act = self._actions
         for group in (("new", "open", "save"), ("undo", "redo"), ("duplicate", "delete"),
                       ("zoomOut", "zoomIn", "fitView"), ("autoLayout",)):
             for name in group:
                 bar.addAction(act[name])
             bar.addSeparator()
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.toolbar = bar
         toggle = bar.toggleViewAction()
         toggle.setObjectName("actionShowToolbar")
         toggle.setText("&Toolbar")
         self.menus["view"].insertAction(self._panels_menu.menuAction(), toggle)
 
     def _create_status_bar(self) -> None:
-        bar = self.statusBar()
-        bar.setObjectName("statusBar")
-        self.status_label = QLabel()
-        self.status_label.setObjectName("statusMessage")
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        bar.addWidget(self.status_label, 1)
+        bar = self.statusBar()  # its message label was made by the first stage
         self._status_clear = QTimer(self)
         self._status_clear.setSingleShot(True)
         self._status_clear.timeout.connect(lambda: self.status_label.setText(""))
@@ -407,6 +372,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self._actions["alignColumn"].setEnabled(several)
 
     def _update_paste_action(self) -> None:
+        from ..canvas.fragment import fragment_from_mime
+
         mime = QGuiApplication.clipboard().mimeData()
         self._actions["paste"].setEnabled(fragment_from_mime(mime) is not None)
 
@@ -422,6 +389,8 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         self._actions["revert"].setEnabled(self.current_path is not None)
 
     def _update_status(self) -> None:
+        from nnstudio.core.inference import format_count
+
         result = self.session.inference
         self.params_label.setText(f"{format_count(result.total_params)} parameters")
         errors = len(result.errors())
@@ -471,13 +440,11 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
     # ---- settings and window events --------------------------------------------------------------
 
     def _restore_settings(self) -> None:
-        s = self.settings
+        from PySide6.QtCore import Qt
+
+        s = self.settings  # the geometry was restored by the first stage
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-            dock_layout.fit_to_screen(self)
-        else:
-            dock_layout.initial_geometry(self)
+        if not isinstance(geometry, QByteArray) or geometry.isEmpty():
             em = self.fontMetrics().height()
             self.resizeDocks([self.palette_dock, self.inspector_dock], [em * 15, em * 19],
                              Qt.Orientation.Horizontal)
@@ -487,17 +454,16 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
             self.restoreState(state)
         else:
             self._saved_state = QByteArray()
-        self._actions["showGrid"].setChecked(_bool_setting(s, "view/showGrid", True))
-        self._actions["showShapes"].setChecked(_bool_setting(s, "view/showShapes", True))
+        self._actions["showGrid"].setChecked(bool_setting(s, "view/showGrid", True))
+        self._actions["showShapes"].setChecked(bool_setting(s, "view/showShapes", True))
         self.scene.set_show_grid(self._actions["showGrid"].isChecked())
         self.scene.set_show_shapes(self._actions["showShapes"].isChecked())
 
-    def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.sync()
-
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.built:  # closed while loading: nothing to keep yet
+            self.closing.emit()
+            event.accept()
+            return
         if not self.maybe_keep_changes("closing"):
             event.ignore()
             return
@@ -523,36 +489,3 @@ class MainWindow(WindowFiles, WindowRecovery, WindowEditing, QMainWindow):
         # Open after the drop returns: a dialog inside a drop handler would block the drag source.
         QTimer.singleShot(0, lambda: self.open_file(paths[0]))
 
-    def _about(self) -> None:
-        QMessageBox.about(
-            self, f"About {APP_NAME}",
-            f"<h3>{APP_NAME} {html.escape(nnstudio.__version__)}</h3>"
-            "<p>Build neural networks visually and watch them learn — real PyTorch on your own machine.</p>")
-
-    def _canvas_help(self) -> None:
-        QMessageBox.information(
-            self, "Canvas Basics",
-            "<ul>"
-            "<li><b>Add a layer:</b> drag it from the Layers panel, or double-click it there to add it after "
-            "the selected layer.</li>"
-            "<li><b>Connect:</b> drag from a block's right port to another block; red means the connection "
-            "is not allowed (the status bar says why).</li>"
-            "<li><b>Select:</b> click, Shift/Ctrl-click, or drag a rectangle on empty canvas.</li>"
-            "<li><b>Move:</b> drag blocks; <b>pan:</b> middle-drag or hold Space and drag.</li>"
-            "<li><b>Zoom:</b> mouse wheel, Ctrl+= / Ctrl+-; Ctrl+0 fits the design.</li>"
-            "<li><b>Edit:</b> the Inspector shows the selected layer's settings; every change can be "
-            "undone.</li></ul>")
-
-
-def _int_setting(settings: QSettings, key: str, default: int) -> int:
-    try:
-        return int(settings.value(key, default))
-    except (TypeError, ValueError):
-        return default
-
-
-def _bool_setting(settings: QSettings, key: str, default: bool) -> bool:
-    value = settings.value(key, default)
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes")
-    return bool(value)

@@ -7,18 +7,19 @@ A mixin of `MainWindow` (its part for the Edit menu); every change goes through 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
-from nnstudio.core import Design
+# The canvas and the undo commands are imported by each command on first use: the window's first stage
+# (frame.py) imports this mixin and must stay light (see mainwindow.py).
+if TYPE_CHECKING:
+    from nnstudio.core import Design
 
-from ..canvas.fragment import fragment_bounds, fragment_from_mime, make_fragment, put_on_clipboard
-from ..canvas.layout import layered_layout
-from ..canvas.scene import CanvasScene
-from ..canvas.view import CanvasView
-from ..editor.commands import AutoLayoutCommand, MoveCommand, PasteCommand, RemoveCommand
-from ..editor.session import DesignSession
+    from ..canvas.scene import CanvasScene
+    from ..canvas.view import CanvasView
+    from ..editor.session import DesignSession
 
 
 class WindowEditing:
@@ -35,6 +36,8 @@ class WindowEditing:
     status: Callable[..., None]
 
     def delete_selection(self) -> bool:
+        from ..editor.commands import RemoveCommand
+
         layers = self.scene.selected_layer_ids()
         connections = self.scene.selected_connections()
         if not layers and not connections:
@@ -42,6 +45,8 @@ class WindowEditing:
         return self.session.push(RemoveCommand(self.design, layers, connections))
 
     def copy_selection(self) -> bool:
+        from ..canvas.fragment import make_fragment, put_on_clipboard
+
         ids = self.scene.selected_layer_ids()
         if not ids:
             self.status("Select layers to copy")
@@ -51,6 +56,8 @@ class WindowEditing:
         return True
 
     def cut_selection(self) -> bool:
+        from ..editor.commands import RemoveCommand
+
         if not self.copy_selection():
             return False
         layers = self.scene.selected_layer_ids()
@@ -59,6 +66,8 @@ class WindowEditing:
         return self.session.push(command)
 
     def paste(self) -> bool:
+        from ..canvas.fragment import fragment_bounds, fragment_from_mime
+
         mime = QGuiApplication.clipboard().mimeData()
         fragment = fragment_from_mime(mime)
         if not fragment or not fragment["layers"]:
@@ -90,6 +99,8 @@ class WindowEditing:
         return dx, dy
 
     def duplicate_selection(self) -> bool:
+        from ..canvas.fragment import make_fragment
+
         ids = self.scene.selected_layer_ids()
         if not ids:
             return False
@@ -97,6 +108,8 @@ class WindowEditing:
         return self._push_fragment(make_fragment(self.design, ids), (step, step), "Duplicate")
 
     def _push_fragment(self, fragment, offset, verb: str) -> bool:
+        from ..editor.commands import PasteCommand
+
         command = PasteCommand(self.design, fragment, offset, verb=verb)
         if not self.session.push(command):
             self.status(f"Could not {verb.lower()}: {command.error}", error=True)
@@ -110,6 +123,9 @@ class WindowEditing:
         self.select_layers(self.design.layers)
 
     def auto_layout(self, fit: bool = True) -> bool:
+        from ..canvas.layout import layered_layout
+        from ..editor.commands import AutoLayoutCommand
+
         style = self.scene.style
         positions = layered_layout(self.design, style.column_step, style.row_step)
         command = AutoLayoutCommand(self.design, positions)
@@ -125,6 +141,8 @@ class WindowEditing:
 
     def align_selection(self, horizontal: bool) -> bool:
         """Line the selected layers up in a row (same y) or a column (same x)."""
+        from ..editor.commands import MoveCommand
+
         ids = self.scene.selected_layer_ids()
         if len(ids) < 2:
             return False

@@ -14,17 +14,15 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from nnstudio import io as design_io  # its loader (pydantic) is imported on first use, after first paint
-from nnstudio.core import Design, FormatError, NNStudioError
-
 from ..base.locations import DESIGN_SUFFIX, example_paths, example_title
-from ..canvas.render import render_design
-from ..editor.recovery import RecoveryStore
-from ..editor.session import DesignSession
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rooms are imported by MainWindow.build, after the first paint
+    from nnstudio.core import Design
+
     from ..canvas.scene import CanvasScene
     from ..canvas.view import CanvasView
+    from ..editor.recovery import RecoveryStore
+    from ..editor.session import DesignSession
 
 MAX_RECENT = 10
 _FILE_FILTER = f"NN Studio designs (*{DESIGN_SUFFIX});;All files (*)"
@@ -102,6 +100,8 @@ class WindowFiles:
         return answer == "discard"
 
     def new_design(self) -> bool:
+        from nnstudio.core import Design
+
         if not self.maybe_keep_changes("starting a new design"):
             return False
         design = Design("Untitled")  # on Playground's circle data, so with Playground's recipe
@@ -118,6 +118,9 @@ class WindowFiles:
 
     def open_file(self, path: str | Path, ask: bool = True) -> bool:
         """Open a design file; a file that cannot be read opens nothing and says why (with its JSON path)."""
+        from nnstudio import io as design_io  # its loader (pydantic) on first use
+        from nnstudio.core.errors import FormatError, NNStudioError
+
         path = Path(path)
         if ask and not self.maybe_keep_changes("opening another design"):
             return False
@@ -134,6 +137,9 @@ class WindowFiles:
 
     def open_example(self, path: str | Path, ask: bool = True) -> bool:
         """Open a bundled example as a new, unsaved design (Save asks where to keep the copy)."""
+        from nnstudio import io as design_io  # its loader (pydantic) on first use
+        from nnstudio.core.errors import FormatError, NNStudioError
+
         path = Path(path)
         if ask and not self.maybe_keep_changes("opening an example"):
             return False
@@ -179,6 +185,9 @@ class WindowFiles:
 
     def save_to(self, path: str | Path) -> bool:
         """Save atomically to `path`; on failure the old file is untouched and the user is told why."""
+        from nnstudio import io as design_io  # its loader (pydantic) on first use
+        from nnstudio.core.errors import NNStudioError
+
         path = Path(path)
         self._store_view_state()
         try:
@@ -198,6 +207,9 @@ class WindowFiles:
         return True
 
     def revert(self) -> bool:
+        from nnstudio import io as design_io  # its loader (pydantic) on first use
+        from nnstudio.core.errors import FormatError, NNStudioError
+
         path = self.current_path
         if path is None:
             return False
@@ -215,6 +227,10 @@ class WindowFiles:
 
     def export_diagram(self, suffix: str, path: str | Path | None = None) -> bool:
         """Export the diagram as .svg or .png (asks where unless `path` is given)."""
+        from nnstudio.core.errors import NNStudioError
+
+        from ..canvas.render import render_design
+
         if path is None:
             folder = self.current_path.parent if self.current_path else Path(
                 self.settings.value("files/lastFolder", str(Path.home())) or Path.home())

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox
 
-from nnstudio import io as design_io
-from nnstudio.core import Design, FormatError, NNStudioError
+if TYPE_CHECKING:  # the rooms are imported by MainWindow.build, after the first paint
+    from nnstudio.core import Design
 
-from ..editor.recovery import RecoveryEntry, RecoveryStore
-from ..editor.session import DesignSession
+    from ..editor.recovery import RecoveryEntry, RecoveryStore
+    from ..editor.session import DesignSession
 
 
 class WindowRecovery:
@@ -53,6 +54,9 @@ class WindowRecovery:
 
     def autosave_now(self) -> Path | None:
         """Write the recovery copy if there are unsaved changes not yet autosaved; returns its path."""
+        from nnstudio import io as design_io  # its loader (pydantic) on first use
+        from nnstudio.core.errors import NNStudioError
+
         if not self.session.is_modified:
             if self.recovery.has_copy:
                 self.recovery.clear()
@@ -84,6 +88,9 @@ class WindowRecovery:
         return recovered
 
     def _recover(self, entry: RecoveryEntry) -> bool:
+        from nnstudio import io as design_io  # its loader (pydantic) on first use
+        from nnstudio.core.errors import FormatError, NNStudioError
+
         if not self.maybe_keep_changes("recovering unsaved work"):
             self.recovery.release(entry)
             return False

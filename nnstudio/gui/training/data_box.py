@@ -38,7 +38,7 @@ from nnstudio.core.settings import (
     PLAYGROUND_REGRESSION,
 )
 
-from .. import data_consent
+from ..base import data_consent
 from ..base.theme import canvas_colours
 from ..editor.commands import SetDatasetCommand, SetInputFeaturesCommand
 from .preview import DatasetLoader, DatasetPreview

@@ -16,7 +16,7 @@ from PySide6.QtCore import QTimer, SignalInstance
 
 from nnstudio.core.settings import UNLIMITED_EPOCHS
 
-from .. import data_consent
+from ..base import data_consent
 from ..base.background import BackgroundWorker
 from .host import TrainingHost
 from .neuron_maps import NeuronMapOverlay

@@ -86,7 +86,7 @@ def import_model_into_window(window: Any, model_path: str | Path | None = None,
     except NNStudioError as exc:
         window.show_error("Could not save the imported model", str(exc))
         return False
-    from .training import TrainingController
+    from ..training import TrainingController
 
     controller = window.findChild(TrainingController)
     if controller is None or not controller.open_checkpoint(checkpoint):
