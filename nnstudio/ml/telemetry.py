@@ -288,13 +288,17 @@ class TelemetryCollector:
             out.append((act.amax(dim=dims) <= 0).float().mean())
         return [torch.stack(out)]
 
-    def _grid(self) -> tuple[list[torch.Tensor], list[tuple[str, tuple[int, ...]]]]:
-        if self.grid is None:
+    def _grid(self, grid: torch.Tensor | None = None,
+              resolution: int = 0) -> tuple[list[torch.Tensor], list[tuple[str, tuple[int, ...]]]]:
+        """The boundary and neuron maps over the grid (or over `grid`, another square one of `resolution`)."""
+        if grid is None:
+            grid, resolution = self.grid, self.grid_resolution
+        if grid is None:
             return [], []
-        r = self.grid_resolution
+        r = resolution
         outputs, neurons = [], {name: [] for name in self.neuron_layers}
-        for start in range(0, len(self.grid), self.eval_batch):
-            out, acts = self.model.forward_with_activations(self.grid[start:start + self.eval_batch])
+        for start in range(0, len(grid), self.eval_batch):
+            out, acts = self.model.forward_with_activations(grid[start:start + self.eval_batch])
             outputs.append(out)
             for name in self.neuron_layers:
                 neurons[name].append(acts[name])

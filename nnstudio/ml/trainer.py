@@ -212,8 +212,8 @@ class Trainer(TrainingData, TrainerState, EpochLoop, Steering, Publication):
         self._start_time = time.perf_counter()
         self._window_start = self._start_time
         self._window_step = self.step
-        self._window_samples = 0
-        self._next_publish = self._start_time
+        self._window_samples = self.samples_seen  # samples_seen when the publication window began
+        self._begin_publishing(cbs, self._start_time)
         self._target_epochs = target
         self._fit_start_step = self.step
         stopped = False

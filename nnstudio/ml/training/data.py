@@ -13,6 +13,7 @@ from ..builder import DesignModule
 from ..optim import prepare_targets
 from ..playground_recipe import playground_probability
 from ..telemetry import PROBE_SAMPLES, TelemetryCollector
+from ..view_frames import ViewFrameMaker
 
 # A small training set is gathered in shuffled order once per epoch, and batches are zero-copy slices of it:
 # that saves two small ops per step, which tiny models feel (about 4 % for Playground's MLP on a CPU). A
@@ -75,6 +76,7 @@ class TrainingData:
             self.model, device, self.loss_sum_fn, x_val=self.x_val, y_val=self.y_val,
             probe=self.x_train[:PROBE_SAMPLES], grid=grid_tensor, grid_resolution=grid_resolution,
             grid_extent=grid_extent, **self._recipe_telemetry())
+        self._view_maker = ViewFrameMaker(self.collector)
         self._gather_per_epoch = self.x_train.numel() * 4 <= EPOCH_GATHER_BYTES
 
     def _recipe_telemetry(self) -> dict[str, Any]:

@@ -6,8 +6,10 @@ import math
 import time
 from typing import Any
 
+from ..callbacks import CallbackList
 from ..epoch_history import POINT_STEPS
 from ..faults import nan_error
+from ..view_frames import ViewFrameMaker
 
 DEFAULT_PUBLISH_HZ = 30.0
 # Publishing may take at most this share of the wall time: a publication that costs 5 ms (a big
@@ -15,10 +17,48 @@ DEFAULT_PUBLISH_HZ = 30.0
 # publication (validation, histograms and the 100x100 grid with its neuron maps) costs about 1 ms on a CPU:
 # about 20 per second there, 30 per second on a GPU.
 DEFAULT_TELEMETRY_BUDGET = 0.02
+# The network view's light frames (view_frames.py) come at most this often, within this share of the wall
+# time: one costs about a fifth of a full publication for Playground's network.
+VIEW_FRAME_HZ = 60.0
+VIEW_FRAME_BUDGET = 0.015
 
 
 class Publication:
     """Trainer part: gathers a `Telemetry` from the collector and hands it to the callbacks, at a bounded rate."""
+
+    # Until a fit arms them (`_begin_publishing`), nothing is timed.
+    _timed = False
+    _view_frames = False
+    _next_publish = _next_view = _next_due = math.inf
+
+    def _begin_publishing(self, cbs: CallbackList, now: float) -> None:
+        """Arm the timed publications of a fit: full ones at `publish_hz`, view frames while someone listens."""
+        self._view_frames = cbs.has("on_view_frame") and self._view_maker.available
+        self._next_publish = now if self.publish_hz > 0 else math.inf
+        self._next_view = now if self._view_frames else math.inf
+        self._next_due = min(self._next_publish, self._next_view)
+        self._timed = self._next_due < math.inf
+
+    def _publish_due(self) -> None:
+        """A timed publication is due (the loops compare the clock with `_next_due`): a full one, or else a
+        view frame."""
+        now = time.perf_counter()
+        if now >= self._next_publish:
+            self._publish("batch")
+        elif now >= self._next_view:
+            self._publish_view(now)
+
+    def _publish_view(self, started: float) -> None:
+        frame = self._view_maker.make(epoch=self.display_epoch, batch=self.batch,
+                                      batches_per_epoch=self.batches_per_epoch, step=self.step)
+        if not ViewFrameMaker.finite(frame):
+            self._publish("batch")  # the full publication's check ends the fit with its NaN message
+            return
+        self._cbs("on_view_frame", frame)
+        finished = time.perf_counter()
+        cost = finished - started
+        self._next_view = finished + max(1.0 / VIEW_FRAME_HZ, cost / VIEW_FRAME_BUDGET - cost)
+        self._next_due = min(self._next_publish, self._next_view)
 
     def _next_point(self) -> int:
         """The batch number (1-based, in this epoch) after which the next in-epoch point is due; -1: none."""
@@ -59,8 +99,8 @@ class Publication:
         now = time.perf_counter()
         steps = self.step - self._window_step
         seconds = now - self._window_start
-        samples = self._window_samples
-        self._window_start, self._window_step, self._window_samples = now, self.step, 0
+        samples = self.samples_seen - self._window_samples
+        self._window_start, self._window_step, self._window_samples = now, self.step, self.samples_seen
         values = [float(v) for v in host["state_max"].tolist()]
         window_loss = float(host["window"][0])
         if steps:
@@ -92,3 +132,6 @@ class Publication:
         if self.publish_hz > 0:
             cost = finished - started
             self._next_publish = finished + max(1.0 / self.publish_hz, cost / self.telemetry_budget - cost)
+        if self._view_frames:  # a full publication carries everything a view frame would
+            self._next_view = max(self._next_view, finished + 1.0 / VIEW_FRAME_HZ)
+        self._next_due = min(self._next_publish, self._next_view)
