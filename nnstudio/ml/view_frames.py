@@ -74,12 +74,14 @@ class ViewFrameMaker:
             model.eval()
         try:
             out, acts = model.forward_with_activations(self.grid)
+            # Class-major (k, n), the layout the map is drawn in: a softmax along a few-class last dimension
+            # is several times slower on a CPU (as TelemetryCollector._grid notes).
             if collector.task == "multiclass":
-                shown = torch.softmax(out, dim=1)
+                shown = torch.softmax(out.t().contiguous(), dim=0)
             elif collector.task == "binary":
-                shown = (collector.probability or torch.sigmoid)(out)
+                shown = (collector.probability or torch.sigmoid)(out).t()
             else:
-                shown = out
+                shown = out.t()
             tensors = [shown] + [acts[name] for name in collector.neuron_layers]
             tensors += [p.detach() for _, p in collector.small_parameters]
             host = torch.cat([x.reshape(-1) for x in tensors]).cpu().numpy()  # the frame's one transfer
@@ -94,8 +96,8 @@ class ViewFrameMaker:
             offset += size
             return host[offset - size:offset]
 
-        k = shown.shape[1]
-        boundary = take(n * k).reshape(r, r, k).transpose(2, 0, 1)
+        k = shown.shape[0]
+        boundary = take(n * k).reshape(k, r, r)
         neurons = {}
         for name, act in zip(collector.neuron_layers, tensors[1:], strict=False):
             units = act.shape[1]
