@@ -10,6 +10,8 @@ shape (each epoch reshuffles, so no sample is left out for long).
 Nothing in the per-step path waits for the device: the loss and accuracy accumulate on the device and
 reach the host only at publications, which a wall-clock throttle limits to `publish_hz` per second (and
 to a small share of the run time when publishing is expensive).
+While a callback listens to `on_view_frame`, light frames for the
+network view (`nnstudio.ml.view_frames`) come in between, at their own rate and budget.
 
 Failures end the fit cleanly — `on_error`, then `on_fit_end` — and `fit()` then raises `TrainingError`
 (a failing callback's exception is its `__cause__`; an out-of-memory error keeps no cause, so that the
