@@ -6,7 +6,7 @@ few a second. The network view needs much less: every weight and bias (a few doz
 neuron's map and the output map at the resolution it draws them (every second point of the grid). A
 `ViewFrame` is exactly that, computed from the live model with one forward pass over the half grid and
 brought to the host in one transfer; the trainer makes them at their own rate (`VIEW_FRAME_HZ`, within
-`VIEW_FRAME_BUDGET` of the wall time) only while a callback listens (`on_view_frame`).
+`VIEW_FRAME_BUDGET` of the training thread's time) only while a callback listens (`on_view_frame`).
 """
 
 from __future__ import annotations

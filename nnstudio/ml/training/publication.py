@@ -17,8 +17,9 @@ DEFAULT_PUBLISH_HZ = 30.0
 # publication (validation, histograms and the 100x100 grid with its neuron maps) costs about 1 ms on a CPU:
 # about 20 per second there, 30 per second on a GPU.
 DEFAULT_TELEMETRY_BUDGET = 0.02
-# The network view's light frames (view_frames.py) come at most this often, within this share of the wall
-# time: one costs about a fifth of a full publication for Playground's network.
+# The network view's light frames (view_frames.py) come at most this often, within this share of the
+# training thread's time (counted in its CPU time): one costs about a tenth of a full publication for
+# Playground's network.
 VIEW_FRAME_HZ = 60.0
 VIEW_FRAME_BUDGET = 0.015
 
