@@ -48,6 +48,8 @@ def measure(window, controller, tab: int, seconds: float) -> dict[str, float]:
     paints, paint_seconds = view.paints, view.paint_seconds
     frames_in, frame_seconds = view.telemetry_frames, view.telemetry_seconds
     step, frames = controller.latest.step, controller.frames
+    mailbox = controller.mailbox
+    view_frames, published = mailbox.view_frames, mailbox.published
     started = time.perf_counter()
     _wait(None, seconds)
     elapsed = time.perf_counter() - started
@@ -57,6 +59,8 @@ def measure(window, controller, tab: int, seconds: float) -> dict[str, float]:
         "ms_per_frame_in": (view.telemetry_seconds - frame_seconds) / max(1, view.telemetry_frames - frames_in) * 1000,
         "controller_frames_per_s": (controller.frames - frames) / elapsed,
         "steps_per_s": (controller.latest.step - step) / elapsed,
+        "view_frames_per_s": (mailbox.view_frames - view_frames) / elapsed,
+        "publications_per_s": (mailbox.published - published) / elapsed,
     }
     controller.stop()
     _wait(None, 30, lambda: controller.phase == "idle")
@@ -89,6 +93,8 @@ def main() -> None:
     print(f"  network view: {network['view_fps']:.1f} frames/s ({network['ms_per_paint']:.2f} ms per paint), "
           f"controller frames {network['controller_frames_per_s']:.1f}/s, training {network['steps_per_s']:,.0f} "
           "steps/s")
+    print(f"  the trainer sent {network['view_frames_per_s']:.1f} view frames/s and "
+          f"{network['publications_per_s']:.1f} full publications/s")
     print(f"  canvas tab:   training {canvas['steps_per_s']:,.0f} steps/s, controller frames "
           f"{canvas['controller_frames_per_s']:.1f}/s")
     cost = network["ms_per_paint"] + network["ms_per_frame_in"]

@@ -5,6 +5,7 @@ The bare loop is the yardstick of REFERENCE.md: random index batches, SGD with m
 nothing else. Rounds alternate bare / trainer so drifts in machine load hit both; the figures are medians.
 
     python bench/trainer_overhead.py [--device cpu] [--rounds 5] [--seconds 1.5] [--threads N] [--case ...]
+                                     [--view-frames]
 
 Prints figures only; it asserts nothing.
 """
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nnstudio.core import Design  # noqa: E402
 from nnstudio.data import Dataset, load_dataset  # noqa: E402
 from nnstudio.ml.builder import build_model  # noqa: E402
+from nnstudio.ml.callbacks import LambdaCallback  # noqa: E402
 from nnstudio.ml.trainer import Trainer, resolve_device  # noqa: E402
 
 
@@ -112,9 +114,11 @@ def bare_loop(case: Case, device: torch.device, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def trainer_run(case: Case, device: torch.device, epochs: int) -> tuple[float, int, str]:
-    """steps/s of Trainer.fit with every telemetry on (publications at up to 30/s), and the publications."""
-    trainer = Trainer(case.design, dataset=case.dataset, device=device)
+def trainer_run(case: Case, device: torch.device, epochs: int, view_frames: bool = False) -> tuple[float, int, str]:
+    """steps/s of Trainer.fit with every telemetry on (publications at up to 30/s), and the publications.
+    With `view_frames`, a listener takes the network view's light frames too, as the window does."""
+    callbacks = [LambdaCallback(on_view_frame=lambda frame: None)] if view_frames else []
+    trainer = Trainer(case.design, dataset=case.dataset, device=device, callbacks=callbacks)
     _sync(device)
     start = time.perf_counter()
     result = trainer.fit(epochs)
@@ -134,12 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=1.5, help="rough length of each timed run")
     parser.add_argument("--case", action="append", choices=sorted(CASES), help="run only these cases")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--view-frames", action="store_true",
+                        help="also make the network view's light frames (a listener takes them, as the window's does)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"{args.rounds} interleaved rounds")
+          f"{args.rounds} interleaved rounds{', network-view frames on' if args.view_frames else ''}")
     for key in args.case or list(CASES):
         case = CASES[key]()
         n, bs = len(case.dataset.x_train), case.design.training.batch_size
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         mode = "eager"
         for _ in range(args.rounds):
             bare.append(bare_loop(case, device, steps))
-            rate, published, mode = trainer_run(case, device, epochs)
+            rate, published, mode = trainer_run(case, device, epochs, args.view_frames)
             ours.append(rate)
             pubs.append(published)
         b, t = statistics.median(bare), statistics.median(ours)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from nnstudio.core.document import Design
 
     from .telemetry import Telemetry
+    from .view_frames import ViewFrame
 
 
 class TrainerView(Protocol):
@@ -44,7 +45,7 @@ class TrainerView(Protocol):
 
 HOOKS = (
     "on_fit_start", "on_fit_end", "on_epoch_start", "on_epoch_end", "on_batch_start", "on_batch_end",
-    "after_backward", "after_step", "on_publish", "on_error",
+    "after_backward", "after_step", "on_publish", "on_view_frame", "on_error",
 )
 # Hooks that would run between backward and the optimizer step: a CUDA graph cannot host them.
 HOOKS_INSIDE_STEP = ("after_backward",)
@@ -72,6 +73,8 @@ class Callback:
     def after_backward(self) -> None: ...
     def after_step(self) -> None: ...
     def on_publish(self, telemetry: Telemetry) -> None: ...
+    # The network view's light frames (nnstudio.ml.view_frames), made only while a callback listens here.
+    def on_view_frame(self, frame: ViewFrame) -> None: ...
     def on_error(self, error: BaseException) -> None: ...
 
     def overrides(self, hook: str) -> bool:

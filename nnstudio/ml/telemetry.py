@@ -6,6 +6,8 @@ adds to (loss and correct predictions, no host sync per step) and, at publicatio
 on the device — validation loss and accuracy, per-layer gradient norms, weight and gradient histograms,
 dead and saturated units, the decision-boundary grid — gathers it all into one flat tensor and copies it to the host
 in a single transfer.
+
+Which layers each part watches is decided in `telemetry_layers`.
 """
 
 from __future__ import annotations
@@ -17,32 +19,49 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .builder import DesignModule
 from .epoch_history import HistoryPoint, HistoryRecorder
 from .output_samples import OutputSampler, OutputSamples
 from .preactivation import activation_layers, forward_with_preactivations
+from .telemetry_layers import (
+    DEAD_UNIT_ACTIVATIONS,
+    EVAL_ELEMENTS_CAP,
+    NEURON_MAP_MAX_TOTAL,
+    NEURON_MAP_MAX_UNITS,
+    PARAMETERS_CAP,
+    SATURATION_LIMITS,
+    dead_unit_layers,
+    eval_batch_size,
+    neuron_map_layers,
+    parameter_layers,
+    saturating_layers,
+    small_dense_parameters,
+)
+
+# The layer-selection names were defined here before telemetry_layers existed: still importable from here.
+__all__ = [
+    "FOLD_EVERY", "HISTOGRAM_BINS", "PREACTIVATION_VALUES", "PROBE_SAMPLES", "Histogram", "Telemetry",
+    "TelemetryCollector",
+    "DEAD_UNIT_ACTIVATIONS",
+    "EVAL_ELEMENTS_CAP",
+    "NEURON_MAP_MAX_TOTAL",
+    "NEURON_MAP_MAX_UNITS",
+    "PARAMETERS_CAP",
+    "SATURATION_LIMITS",
+    "dead_unit_layers",
+    "eval_batch_size",
+    "neuron_map_layers",
+    "parameter_layers",
+    "saturating_layers",
+    "small_dense_parameters",
+]
 
 HISTOGRAM_BINS = 30
-# "Dead" means the unit's output is <= 0 for every sample of the probe batch: only meaningful for
-# activations that are flat (or nearly so) below zero.
-DEAD_UNIT_ACTIVATIONS = ("relu", "leaky_relu")
-# "Saturated" values sit where the activation's slope is under ~5 % of its steepest: gradients barely pass.
-SATURATION_LIMITS = {"tanh": (-0.98, 0.98), "sigmoid": (0.02, 0.98)}
 PROBE_SAMPLES = 256
-# Per-neuron heatmaps are drawn for small Dense layers only, as Playground does.
-NEURON_MAP_MAX_UNITS = 8
-NEURON_MAP_MAX_TOTAL = 64
-# Evaluation batches are sized so that no layer outputs more than this many values (e.g. 4096 samples of a
-# 1024-unit layer): validating a large set, or the 10 000-point grid, never needs much memory.
-EVAL_ELEMENTS_CAP = 1 << 22
 # Pre-activation histograms use at most this many values per layer (the first samples of the probe), so a
 # wide convolution's histogram costs about what a small dense layer's does.
 PREACTIVATION_VALUES = 1 << 13
-# The weights and biases of a dense network this small ride along in every publication (the network view
-# draws each link from its live weight); larger models send none.
-PARAMETERS_CAP = 4096
 # Eager steps' outputs are summed on the device in groups of at most this many steps.
 FOLD_EVERY = 64
 
@@ -108,68 +127,6 @@ class Telemetry:
         # (progress and ETA describe one fit and are left out)
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}
 
-
-@dataclass(frozen=True)
-class _LayerParams:
-    name: str
-    params: tuple[nn.Parameter, ...]
-    weight: nn.Parameter | None  # the tensor whose histogram is shown (None: layer has no `weight`)
-
-
-def parameter_layers(model: DesignModule) -> list[_LayerParams]:
-    """Layers that hold trainable parameters, in execution order."""
-    out = []
-    for step in model.steps:
-        module = getattr(model, step.name)
-        params = tuple(p for p in module.parameters() if p.requires_grad)
-        if params:
-            weight = getattr(module, "weight", None)
-            out.append(_LayerParams(step.name, params, weight if isinstance(weight, nn.Parameter) else None))
-    return out
-
-
-def _activation_of(model: DesignModule, step: Any) -> str | None:
-    if step.type == "Activation":
-        return getattr(getattr(model, step.name), "function", None)
-    return step.activation
-
-
-def dead_unit_layers(model: DesignModule) -> list[str]:
-    return [step.name for step in model.steps if _activation_of(model, step) in DEAD_UNIT_ACTIVATIONS]
-
-
-def saturating_layers(model: DesignModule) -> list[tuple[str, str]]:
-    """(layer name, activation) of the layers whose outputs can saturate (tanh, sigmoid)."""
-    return [(step.name, act) for step in model.steps if (act := _activation_of(model, step)) in SATURATION_LIMITS]
-
-
-def neuron_map_layers(model: DesignModule) -> list[str]:
-    names, total = [], 0
-    for step in model.steps:
-        if step.type == "Dense" and step.shape[0] <= NEURON_MAP_MAX_UNITS:
-            if total + step.shape[0] > NEURON_MAP_MAX_TOTAL:
-                break
-            names.append(step.name)
-            total += step.shape[0]
-    return names
-
-
-def small_dense_parameters(model: DesignModule) -> list[tuple[str, nn.Parameter]]:
-    """Every parameter of a model made only of Linear layers with at most PARAMETERS_CAP values; else none."""
-    named = list(model.named_parameters())
-    linear = {f"{name}.{kind}" for name, module in model.named_children() if isinstance(module, nn.Linear)
-              for kind in ("weight", "bias")}
-    if not named or any(name not in linear for name, _ in named):
-        return []
-    if sum(p.numel() for _, p in named) > PARAMETERS_CAP:
-        return []
-    return named
-
-
-def eval_batch_size(model: DesignModule) -> int:
-    """Samples per evaluation forward so that no layer's output exceeds EVAL_ELEMENTS_CAP values."""
-    widest = max(math.prod(step.shape) for step in model.steps)
-    return max(1, EVAL_ELEMENTS_CAP // max(1, widest))
 
 
 class TelemetryCollector:
@@ -331,13 +288,17 @@ class TelemetryCollector:
             out.append((act.amax(dim=dims) <= 0).float().mean())
         return [torch.stack(out)]
 
-    def _grid(self) -> tuple[list[torch.Tensor], list[tuple[str, tuple[int, ...]]]]:
-        if self.grid is None:
+    def _grid(self, grid: torch.Tensor | None = None,
+              resolution: int = 0) -> tuple[list[torch.Tensor], list[tuple[str, tuple[int, ...]]]]:
+        """The boundary and neuron maps over the grid (or over `grid`, another square one of `resolution`)."""
+        if grid is None:
+            grid, resolution = self.grid, self.grid_resolution
+        if grid is None:
             return [], []
-        r = self.grid_resolution
+        r = resolution
         outputs, neurons = [], {name: [] for name in self.neuron_layers}
-        for start in range(0, len(self.grid), self.eval_batch):
-            out, acts = self.model.forward_with_activations(self.grid[start:start + self.eval_batch])
+        for start in range(0, len(grid), self.eval_batch):
+            out, acts = self.model.forward_with_activations(grid[start:start + self.eval_batch])
             outputs.append(out)
             for name in self.neuron_layers:
                 neurons[name].append(acts[name])

@@ -47,6 +47,13 @@ class Hit:
         return (self.kind, self.column, self.row, self.source)
 
 
+def _drawn_grid(maps: Any) -> Any:
+    """Maps (..., R, R) cut to about HEATMAP_CELLS a side: a full publication's 100x100 grid every second
+    point; a view frame (nnstudio.ml.view_frames) arrives at that resolution already."""
+    stride = max(1, maps.shape[-1] // HEATMAP_CELLS)
+    return maps[..., ::stride, ::stride]
+
+
 def link_width(weight: float) -> float:
     """Playground's link width: 1 px at 0 growing to 10 px at |w| = 5."""
     return 1.0 + min(abs(weight), 5.0) * 9.0 / 5.0
@@ -135,7 +142,7 @@ class NetworkView(QWidget):
         if outputs:
             # Every neuron's map coloured in one pass over the stacked arrays, then cut into images.
             names = list(outputs)
-            stack = np.concatenate([np.asarray(outputs[n])[:, ::2, ::2] for n in names])
+            stack = np.concatenate([_drawn_grid(np.asarray(outputs[n])) for n in names])
             rgba = rgba_from_signed(signed_map(stack, discretize))
             start = 0
             for name in names:
@@ -145,7 +152,7 @@ class NetworkView(QWidget):
         boundary = getattr(telemetry, "boundary", None)
         self.output_map = None
         if boundary is not None and task is not None:
-            values = boundary_values(np.asarray(boundary), task)[::2, ::2]
+            values = _drawn_grid(boundary_values(np.asarray(boundary), task))
             self.output_map = qimage_from_rgba(rgba_from_signed(signed_map(values, discretize)))
         spent = time.perf_counter() - started
         self.telemetry_seconds += spent

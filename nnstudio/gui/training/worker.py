@@ -86,6 +86,11 @@ class TelemetryMailbox:
         self._latest: Any = None
         self._posted = False
         self.published = 0  # publications put, ever (for tests and benchmarks)
+        # The newest light frame for the network view (nnstudio.ml.view_frames), and whether it is newer
+        # than the newest full publication.
+        self._view: Any = None
+        self._view_newer = False
+        self.view_frames = 0  # view frames put, ever
 
     def put(self, telemetry: Any) -> bool:
         """Store a publication; True when the GUI should be nudged (nothing was waiting for it)."""
@@ -97,10 +102,17 @@ class TelemetryMailbox:
         with self._lock:
             self._rows.extend(rows)
             self._latest = telemetry
+            self._view_newer = False
             self.published += 1
             nudge = not self._posted
             self._posted = True
         return nudge
+
+    def put_view(self, frame: Any) -> None:
+        """Store the network view's newest light frame; the view takes it at its own pace (no nudge)."""
+        with self._lock:
+            self._view, self._view_newer = frame, True
+            self.view_frames += 1
 
     @property
     def waiting(self) -> bool:
@@ -108,10 +120,10 @@ class TelemetryMailbox:
         return self._posted
 
     def peek(self) -> Any:
-        """The newest full snapshot not yet taken (or None), left in place for `take` (the network view
-        draws from it at its own pace)."""
+        """The newest picture not yet drawn by the controller: the newest full snapshot not yet taken, or a
+        newer view frame (or None), left in place for `take` (the network view draws from it at its own pace)."""
         with self._lock:
-            return self._latest
+            return self._view if self._view_newer else self._latest
 
     def take(self) -> tuple[list[dict[str, Any]], Any]:
         """Every history point since the last take, and the newest full snapshot (or None)."""
@@ -271,5 +283,8 @@ def _make_bridge(worker: TrainingWorker) -> Any:
     class WorkerBridge(Callback):
         def on_publish(self, telemetry: Any) -> None:
             worker.publish(telemetry)
+
+        def on_view_frame(self, frame: Any) -> None:
+            worker.mailbox.put_view(frame)
 
     return WorkerBridge()
