@@ -78,7 +78,7 @@ def main() -> None:
                              "in the training controller's frames (off)")
     args = parser.parse_args()
     app = create_application([])
-    window = open_main_window(str(ROOT / "resources" / "examples" / f"{args.example}.nnstudio"))
+    window = open_main_window(str(ROOT / "resources" / "examples" / f"{args.example}.nnstudio"), defer=False)
     window.resize(1600, 1000)
     window.show()
     controller = window.findChild(TrainingController)

@@ -109,6 +109,7 @@ class NetworkView(QWidget):
         self.hover: Hit | None = None
         self.antialias = True  # smooth links; the benchmark measures both
         self.paints = 0  # paintEvents so far (the benchmark's frame counter)
+        self.self_paced = False  # True while the network panel draws a frame at its own pace (VIEW_SHARE)
         self.paint_seconds = 0.0
         self.telemetry_frames = 0  # publications turned into images so far, and the time that took
         self.telemetry_seconds = 0.0
@@ -157,7 +158,8 @@ class NetworkView(QWidget):
         spent = time.perf_counter() - started
         self.telemetry_seconds += spent
         self.telemetry_frames += 1
-        PaintClock.seconds += spent
+        if not self.self_paced:
+            PaintClock.seconds += spent
         self.update()
 
     def clear_training(self) -> None:
@@ -317,7 +319,8 @@ class NetworkView(QWidget):
         self.paints += 1
         spent = time.perf_counter() - started
         self.paint_seconds += spent
-        PaintClock.seconds += spent  # the training controller paces its frames by what drawing costs
+        if not self.self_paced:  # the training controller paces its frames by what drawing costs
+            PaintClock.seconds += spent
 
     def _paint_links(self, painter: QPainter, geometry: dict[str, Any]) -> None:
         rects = geometry["rects"]

@@ -21,7 +21,7 @@ DEFAULT_TELEMETRY_BUDGET = 0.02
 # training thread's time (counted in its CPU time): one costs about a tenth of a full publication for
 # Playground's network.
 VIEW_FRAME_HZ = 60.0
-VIEW_FRAME_BUDGET = 0.015
+VIEW_FRAME_BUDGET = 0.03
 
 
 class Publication:
