@@ -27,6 +27,7 @@ from .model_copy import ModelCopy
 MAX_MAPS = 32  # maps drawn per layer
 TILE = 44  # pixels per map tile
 PICTURE = 128  # pixels of the sample and explanation pictures
+EMPTY_MESSAGE = "Train a design with Conv2d layers (or open its checkpoint) to see its filters and feature maps."
 
 
 def rgb_image(rgb: Any) -> QImage:
@@ -105,7 +106,7 @@ class FiltersMapsView(QWidget):
         self.selection: tuple[str, int] | None = None  # (layer, channel) whose saliency is shown
         self.grids: dict[str, ImageGrid] = {}
 
-        self.message = QLabel("Train a design with Conv2d layers to see its filters and feature maps.")
+        self.message = QLabel(EMPTY_MESSAGE)
         self.message.setObjectName("filtersMapsMessage")
         self.message.setWordWrap(True)
         self.sample_spin = QSpinBox(objectName="filtersSampleSpin")
