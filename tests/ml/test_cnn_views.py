@@ -66,3 +66,31 @@ def test_saliency_and_grad_cam_match_autograd(trained) -> None:
     with torch.no_grad():
         assert target == int(model(torch.tensor(sample[None])).argmax())
     assert model.training  # the views leave the model's mode as they found it
+
+
+def test_kernel_labels_name_colour_and_edge_detectors() -> None:
+    yy, xx = np.mgrid[0:5, 0:5].astype(float)
+    red = np.zeros((3, 5, 5))
+    red[0] = 1.0
+    assert cnn_views.describe_kernel(red) == "red+ cyan−"
+    assert cnn_views.describe_kernel(-red) == "cyan+ red−"
+    light_above = np.stack([2.0 - yy] * 3)  # light above, dark below: a horizontal edge
+    assert cnn_views.describe_kernel(light_above) == "edge —"
+    assert cnn_views.describe_kernel(np.stack([xx - 2.0] * 3)) == "edge |"
+    assert cnn_views.describe_kernel(np.stack([xx + yy - 4.0] * 3)) == "edge /"
+    assert cnn_views.describe_kernel(np.stack([xx - yy] * 3)) == "edge \\"
+    noise = np.random.default_rng(0).normal(size=(3, 5, 5))
+    assert cnn_views.describe_kernel(noise) == "texture"
+    # A red kernel with a little noise is still red; the labels of a model are its kernels' labels.
+    assert cnn_views.describe_kernel(red + 0.1 * noise) == "red+ cyan−"
+
+
+def test_kernel_labels_of_a_model_and_per_kernel_flag(trained) -> None:
+    trainer, _ = trained
+    model = trainer.model
+    labels = cnn_views.kernel_labels(model, "conv1")
+    w = model.conv1.weight.detach().numpy()
+    assert labels == [cnn_views.describe_kernel(k) for k in w]
+    assert cnn_views.kernel_labels(model, "conv2") == []  # deeper kernels see maps, not colours
+    assert cnn_views.kernel_images(model, "conv1", per_kernel=True).per_kernel
+    assert not cnn_views.kernel_images(model, "conv1").per_kernel
