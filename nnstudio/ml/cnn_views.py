@@ -167,6 +167,20 @@ def describe_kernel(kernel: np.ndarray) -> str:
     return "edge " + ("—", "/", "|", "\\")[int(((angle + 22.5) % 180.0) // 45.0)]
 
 
+def low_frequency_share(weights: Any) -> float:
+    """The share of a convolution's kernel energy `(F, C, kh, kw)` in its lowest spatial frequencies (the
+    constant and the first harmonic along each axis of the kernels' 2-D DFT): 1.0 for smooth blobs and
+    ramps, about 9 / (kh·kw) for white noise. How readable kernels are as colour and edge detectors."""
+    w = np.asarray(weights, dtype=np.float64)
+    kh, kw = w.shape[-2:]
+    power = np.abs(np.fft.fft2(w, axes=(-2, -1))) ** 2
+    fy = np.minimum(np.arange(kh), kh - np.arange(kh))
+    fx = np.minimum(np.arange(kw), kw - np.arange(kw))
+    low = (fy[:, None] <= 1) & (fx[None, :] <= 1)
+    total = float(power.sum())
+    return float(power[..., low].sum() / total) if total > 0 else 0.0
+
+
 def kernel_labels(model: DesignModule, layer: str) -> list[str]:
     """`describe_kernel` for each kernel of a first layer on RGB input (empty for other layers)."""
     conv = getattr(model, layer)

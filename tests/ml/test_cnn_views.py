@@ -94,3 +94,18 @@ def test_kernel_labels_of_a_model_and_per_kernel_flag(trained) -> None:
     assert cnn_views.kernel_labels(model, "conv2") == []  # deeper kernels see maps, not colours
     assert cnn_views.kernel_images(model, "conv1", per_kernel=True).per_kernel
     assert not cnn_views.kernel_images(model, "conv1").per_kernel
+
+
+def test_low_frequency_share_of_smooth_and_noisy_kernels() -> None:
+    yy, xx = np.mgrid[0:7, 0:7].astype(float)
+    ramp = np.cos(2 * np.pi * xx / 7)[None, None]  # exactly the first harmonic
+    assert cnn_views.low_frequency_share(ramp) == pytest.approx(1.0)
+    checker = ((-1.0) ** (xx + yy))[None, None]  # the highest frequency: no low-frequency energy
+    assert cnn_views.low_frequency_share(checker) < 0.05
+    noise = np.random.default_rng(1).normal(size=(64, 3, 7, 7))
+    assert cnn_views.low_frequency_share(noise) == pytest.approx(9 / 49, abs=0.03)
+    # The direct sum over the DFT agrees with numpy's Parseval form for one kernel.
+    k = noise[:1, :1]
+    power = np.abs(np.fft.fft2(k[0, 0])) ** 2
+    low = sum(power[i, j] for i in (0, 1, 6) for j in (0, 1, 6))
+    assert cnn_views.low_frequency_share(k) == pytest.approx(low / (k ** 2).sum() / 49)
