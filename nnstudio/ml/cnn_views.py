@@ -139,11 +139,12 @@ def _colour_name(rgb: np.ndarray) -> str:
 def describe_kernel(kernel: np.ndarray) -> str:
     """A short label for one first-layer kernel `(3, kh, kw)`, from its weights: what it mostly responds to.
 
-    The kernel splits into a colour part (each channel's mean minus the mean over channels: a response to
-    hue whatever the position), a brightness-edge part (the least-squares plane through the channel-mean
-    kernel: a response to light on one side, dark on the other) and the rest. The label names the larger of
-    the first two — `"red+ cyan−"` or `"edge —"` / `"edge |"` / `"edge /"` / `"edge \\"` (the edge's direction) —
-    or `"texture"` when the rest holds most of the energy (a kernel still close to its random start).
+    The kernel splits into a brightness level (the mean over everything: a response to light or dark areas),
+    a colour part (each channel's mean minus the mean over channels: a response to hue anywhere), a
+    brightness-edge part (the least-squares plane through the channel-mean kernel: light on one side, dark
+    on the other) and the rest. The label names the largest of the first three — `"light"` / `"dark"`,
+    `"red+ cyan−"`, or `"edge —"` / `"edge |"` / `"edge /"` / `"edge \\"` (the edge's direction) — or
+    `"texture"` when the rest holds most of the energy (a kernel still close to its random start).
     """
     w = np.asarray(kernel, dtype=np.float64)
     c, kh, kw = w.shape
@@ -157,8 +158,11 @@ def describe_kernel(kernel: np.ndarray) -> str:
     gx = float((grey * xs).sum() / (xs ** 2).sum())
     gy = float((grey * ys).sum() / (ys ** 2).sum())
     edge_energy = c * float(((gx * xs + gy * ys) ** 2).sum())
-    if max(colour_energy, edge_energy) < 0.25 * total:
+    level_energy = c * kh * kw * float(grey.mean()) ** 2
+    if max(colour_energy, edge_energy, level_energy) < 0.25 * total:
         return "texture"
+    if level_energy > max(colour_energy, edge_energy):
+        return "light" if grey.mean() > 0 else "dark"
     if colour_energy >= edge_energy:
         name = _colour_name(means)
         return f"{name}+ {_OPPOSITE.get(name, 'grey')}−" if name != "grey" else "grey"

@@ -81,6 +81,8 @@ def test_kernel_labels_name_colour_and_edge_detectors() -> None:
     assert cnn_views.describe_kernel(np.stack([xx - yy] * 3)) == "edge \\"
     noise = np.random.default_rng(0).normal(size=(3, 5, 5))
     assert cnn_views.describe_kernel(noise) == "texture"
+    assert cnn_views.describe_kernel(np.full((3, 5, 5), -1.0) + 0.3 * red) == "dark"  # dark red: darkness
+    assert cnn_views.describe_kernel(np.full((3, 5, 5), 0.5)) == "light"
     # A red kernel with a little noise is still red; the labels of a model are its kernels' labels.
     assert cnn_views.describe_kernel(red + 0.1 * noise) == "red+ cyan−"
 
