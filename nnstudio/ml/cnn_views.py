@@ -36,6 +36,7 @@ class KernelImages:
     channel: int | None  # None: the kernel's own colours (RGB or single-channel input)
     scale: float  # the max |weight| that maps to full brightness
     learned: bool = False  # True: the change since the initial weights, not the weights
+    per_kernel: bool = False  # True: each kernel scaled to its own largest |value| (`scale` is the largest)
 
 
 def map_layers(model: DesignModule) -> list[str]:
@@ -118,7 +119,78 @@ def kernel_images(model: DesignModule, layer: str, channel: int | None = None,
         divisor = np.abs(rgb).reshape(len(rgb), -1).max(axis=1)[:, None, None, None]
         divisor = np.where(divisor > 0, divisor, 1.0)
     return KernelImages(layer, np.clip(0.5 + 0.5 * rgb / divisor, 0.0, 1.0), in_channels, channel, scale,
-                        learned=initial is not None)
+                        learned=initial is not None, per_kernel=per_kernel)
+
+
+# Names of the eight sign patterns of a colour's (r, g, b) deviation from grey, for the kernel labels.
+_COLOUR_SIGNS = {(1, 0, 0): "red", (0, 1, 0): "green", (0, 0, 1): "blue", (1, 1, 0): "yellow",
+                 (1, 0, 1): "magenta", (0, 1, 1): "cyan"}
+_OPPOSITE = {"red": "cyan", "green": "magenta", "blue": "yellow", "yellow": "blue", "magenta": "green",
+             "cyan": "red"}
+
+
+def _colour_name(rgb: np.ndarray) -> str:
+    """The nearest of six hues for an (r, g, b) direction (its sign pattern around its own mean)."""
+    centred = rgb - rgb.mean()
+    key = tuple(int(v > 0) for v in centred)
+    return _COLOUR_SIGNS.get(key, "grey")
+
+
+def describe_kernel(kernel: np.ndarray) -> str:
+    """A short label for one first-layer kernel `(3, kh, kw)`, from its weights: what it mostly responds to.
+
+    The kernel splits into a brightness level (the mean over everything: a response to light or dark areas),
+    a colour part (each channel's mean minus the mean over channels: a response to hue anywhere), a
+    brightness-edge part (the least-squares plane through the channel-mean kernel: light on one side, dark
+    on the other) and the rest. The label names the largest of the first three — `"light"` / `"dark"`,
+    `"red+ cyan−"`, or `"edge —"` / `"edge |"` / `"edge /"` / `"edge \\"` (the edge's direction) — or
+    `"texture"` when the rest holds most of the energy (a kernel still close to its random start).
+    """
+    w = np.asarray(kernel, dtype=np.float64)
+    c, kh, kw = w.shape
+    total = float((w ** 2).sum()) or 1.0
+    means = w.mean(axis=(1, 2))
+    colour = means - means.mean()
+    colour_energy = float((colour ** 2).sum()) * kh * kw
+    grey = w.mean(axis=0)
+    ys, xs = np.mgrid[0:kh, 0:kw].astype(np.float64)
+    ys, xs = ys - ys.mean(), xs - xs.mean()
+    gx = float((grey * xs).sum() / (xs ** 2).sum())
+    gy = float((grey * ys).sum() / (ys ** 2).sum())
+    edge_energy = c * float(((gx * xs + gy * ys) ** 2).sum())
+    level_energy = c * kh * kw * float(grey.mean()) ** 2
+    if max(colour_energy, edge_energy, level_energy) < 0.25 * total:
+        return "texture"
+    if level_energy > max(colour_energy, edge_energy):
+        return "light" if grey.mean() > 0 else "dark"
+    if colour_energy >= edge_energy:
+        name = _colour_name(means)
+        return f"{name}+ {_OPPOSITE.get(name, 'grey')}−" if name != "grey" else "grey"
+    # The edge runs across the gradient; image y grows downwards.
+    angle = (np.degrees(np.arctan2(-gy, gx)) + 90.0) % 180.0
+    return "edge " + ("—", "/", "|", "\\")[int(((angle + 22.5) % 180.0) // 45.0)]
+
+
+def low_frequency_share(weights: Any) -> float:
+    """The share of a convolution's kernel energy `(F, C, kh, kw)` in its lowest spatial frequencies (the
+    constant and the first harmonic along each axis of the kernels' 2-D DFT): 1.0 for smooth blobs and
+    ramps, about 9 / (kh·kw) for white noise. How readable kernels are as colour and edge detectors."""
+    w = np.asarray(weights, dtype=np.float64)
+    kh, kw = w.shape[-2:]
+    power = np.abs(np.fft.fft2(w, axes=(-2, -1))) ** 2
+    fy = np.minimum(np.arange(kh), kh - np.arange(kh))
+    fx = np.minimum(np.arange(kw), kw - np.arange(kw))
+    low = (fy[:, None] <= 1) & (fx[None, :] <= 1)
+    total = float(power.sum())
+    return float(power[..., low].sum() / total) if total > 0 else 0.0
+
+
+def kernel_labels(model: DesignModule, layer: str) -> list[str]:
+    """`describe_kernel` for each kernel of a first layer on RGB input (empty for other layers)."""
+    conv = getattr(model, layer)
+    if not isinstance(conv, nn.Conv2d) or conv.in_channels != 3:
+        return []
+    return [describe_kernel(k) for k in conv.weight.detach().float().cpu().numpy()]
 
 
 def saliency(model: DesignModule, sample: np.ndarray | torch.Tensor, layer: str, channel: int) -> np.ndarray:

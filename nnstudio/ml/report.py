@@ -50,6 +50,7 @@ class ReportData:
     epochs: int
     steps: int
     kernels: list[cnn_views.KernelImages] = field(default_factory=list)
+    kernel_labels: list[str] = field(default_factory=list)  # describe_kernel of each first-layer RGB kernel
     sample: np.ndarray | None = None  # (H, W, 3) picture of the sample whose maps are shown
     sample_caption: str = ""
     maps: dict[str, np.ndarray] = field(default_factory=dict)
@@ -115,7 +116,8 @@ def _cnn_part(data: ReportData, model: Any, dataset: Any, design: Any) -> None:
         return
     learned = cnn_views.kernel_images(model, convs[0], initial=cnn_views.initial_weights(design),
                                      per_kernel=True)
-    data.kernels = [cnn_views.kernel_images(model, convs[0]), learned]
+    data.kernels = [cnn_views.kernel_images(model, convs[0], per_kernel=True), learned]
+    data.kernel_labels = cnn_views.kernel_labels(model, convs[0])
     if len(convs) > 1:
         data.kernels.append(cnn_views.kernel_images(model, convs[1], channel=0))
     sample = dataset.x_val[0]
@@ -260,12 +262,15 @@ def _cnn_html(data: ReportData) -> str:
     for k in data.kernels:
         what = "RGB kernels" if k.channel is None else f"kernels, input channel {k.channel}"
         if k.learned:
-            what += (", the change since the seed's initial weights (what training learned), each scaled to its "
-                     "own range")
+            what += ", the change since the seed's initial weights (what training learned)"
+        elif k is data.kernels[0] and data.kernel_labels:
+            what += " (" + ", ".join(f"{i + 1}: {label}" for i, label in enumerate(data.kernel_labels)) + ")"
+        if k.per_kernel:
+            what += ", each scaled to its own range"
         pics = [k.images[i] for i in range(len(k.images))]
         scale = max(4, 48 // k.images.shape[1])
         out.append(f"<figure>{_img(tile(pics, min(16, len(pics)), gap=1), scale, k.layer)}"
-                   f"<figcaption>{_e(k.layer)}: {len(pics)} {what} (grey = 0, brightest = ±{k.scale:.3g})"
+                   f"<figcaption>{_e(k.layer)}: {len(pics)} {what} (grey = 0, largest ±{k.scale:.3g})"
                    "</figcaption></figure>")
     if data.sample is not None:
         out.append("<h3>Feature maps of one sample</h3><div class='row'>")

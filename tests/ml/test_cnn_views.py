@@ -66,3 +66,48 @@ def test_saliency_and_grad_cam_match_autograd(trained) -> None:
     with torch.no_grad():
         assert target == int(model(torch.tensor(sample[None])).argmax())
     assert model.training  # the views leave the model's mode as they found it
+
+
+def test_kernel_labels_name_colour_and_edge_detectors() -> None:
+    yy, xx = np.mgrid[0:5, 0:5].astype(float)
+    red = np.zeros((3, 5, 5))
+    red[0] = 1.0
+    assert cnn_views.describe_kernel(red) == "red+ cyan−"
+    assert cnn_views.describe_kernel(-red) == "cyan+ red−"
+    light_above = np.stack([2.0 - yy] * 3)  # light above, dark below: a horizontal edge
+    assert cnn_views.describe_kernel(light_above) == "edge —"
+    assert cnn_views.describe_kernel(np.stack([xx - 2.0] * 3)) == "edge |"
+    assert cnn_views.describe_kernel(np.stack([xx + yy - 4.0] * 3)) == "edge /"
+    assert cnn_views.describe_kernel(np.stack([xx - yy] * 3)) == "edge \\"
+    noise = np.random.default_rng(0).normal(size=(3, 5, 5))
+    assert cnn_views.describe_kernel(noise) == "texture"
+    assert cnn_views.describe_kernel(np.full((3, 5, 5), -1.0) + 0.3 * red) == "dark"  # dark red: darkness
+    assert cnn_views.describe_kernel(np.full((3, 5, 5), 0.5)) == "light"
+    # A red kernel with a little noise is still red; the labels of a model are its kernels' labels.
+    assert cnn_views.describe_kernel(red + 0.1 * noise) == "red+ cyan−"
+
+
+def test_kernel_labels_of_a_model_and_per_kernel_flag(trained) -> None:
+    trainer, _ = trained
+    model = trainer.model
+    labels = cnn_views.kernel_labels(model, "conv1")
+    w = model.conv1.weight.detach().numpy()
+    assert labels == [cnn_views.describe_kernel(k) for k in w]
+    assert cnn_views.kernel_labels(model, "conv2") == []  # deeper kernels see maps, not colours
+    assert cnn_views.kernel_images(model, "conv1", per_kernel=True).per_kernel
+    assert not cnn_views.kernel_images(model, "conv1").per_kernel
+
+
+def test_low_frequency_share_of_smooth_and_noisy_kernels() -> None:
+    yy, xx = np.mgrid[0:7, 0:7].astype(float)
+    ramp = np.cos(2 * np.pi * xx / 7)[None, None]  # exactly the first harmonic
+    assert cnn_views.low_frequency_share(ramp) == pytest.approx(1.0)
+    checker = ((-1.0) ** (xx + yy))[None, None]  # the highest frequency: no low-frequency energy
+    assert cnn_views.low_frequency_share(checker) < 0.05
+    noise = np.random.default_rng(1).normal(size=(64, 3, 7, 7))
+    assert cnn_views.low_frequency_share(noise) == pytest.approx(9 / 49, abs=0.03)
+    # The direct sum over the DFT agrees with numpy's Parseval form for one kernel.
+    k = noise[:1, :1]
+    power = np.abs(np.fft.fft2(k[0, 0])) ** 2
+    low = sum(power[i, j] for i in (0, 1, 6) for j in (0, 1, 6))
+    assert cnn_views.low_frequency_share(k) == pytest.approx(low / (k ** 2).sum() / 49)

@@ -27,6 +27,7 @@ from .model_copy import ModelCopy
 MAX_MAPS = 32  # maps drawn per layer
 TILE = 44  # pixels per map tile
 PICTURE = 128  # pixels of the sample and explanation pictures
+EMPTY_MESSAGE = "Train a design with Conv2d layers (or open its checkpoint) to see its filters and feature maps."
 
 
 def rgb_image(rgb: Any) -> QImage:
@@ -40,34 +41,43 @@ def rgb_image(rgb: Any) -> QImage:
 
 
 class ImageGrid(QWidget):
-    """Small pictures in rows; `clicked(index)` when one is clicked; the selected one is outlined."""
+    """Small pictures in rows, enlarged pixel for pixel (nearest neighbour), each with an optional caption
+    under it; `clicked(index)` when one is clicked; the selected one is outlined."""
 
     clicked = Signal(int)
+    CAPTION = 15  # pixels of a caption line
 
     def __init__(self, tile: int = TILE, columns: int = 16, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tile, self.columns = tile, columns
         self.images: list[QImage] = []
+        self.captions: list[str] = []
         self.selected = -1
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
-    def set_images(self, images: list[QImage]) -> None:
+    def set_images(self, images: list[QImage], captions: list[str] | None = None) -> None:
         self.images = images
+        self.captions = list(captions or [])
         self.updateGeometry()
         self.update()
 
     def _cols(self) -> int:
         return max(1, min(self.columns, len(self.images) or 1))
 
+    def _cell(self) -> tuple[int, int]:
+        return self.tile + 3, self.tile + 3 + (self.CAPTION if self.captions else 0)
+
     def sizeHint(self) -> QSize:
         rows = -(-len(self.images) // self._cols()) if self.images else 1
-        return QSize(self._cols() * (self.tile + 3), rows * (self.tile + 3))
+        width, height = self._cell()
+        return QSize(self._cols() * width, rows * height)
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
 
     def index_at(self, x: float, y: float) -> int:
-        col, row = int(x // (self.tile + 3)), int(y // (self.tile + 3))
+        width, height = self._cell()
+        col, row = int(x // width), int(y // height)
         if col >= self._cols():
             return -1
         index = row * self._cols() + col
@@ -75,7 +85,8 @@ class ImageGrid(QWidget):
 
     def tile_rect(self, index: int) -> QRectF:
         row, col = divmod(index, self._cols())
-        return QRectF(col * (self.tile + 3), row * (self.tile + 3), self.tile, self.tile)
+        width, height = self._cell()
+        return QRectF(col * width, row * height, self.tile, self.tile)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         index = self.index_at(event.position().x(), event.position().y())
@@ -86,12 +97,20 @@ class ImageGrid(QWidget):
 
     def paintEvent(self, event: Any) -> None:
         painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # kernels are a few pixels
+        font = painter.font()
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        painter.setFont(font)
         for i, image in enumerate(self.images):
             rect = self.tile_rect(i)
             painter.drawImage(rect, image)
             painter.setPen(QPen(QColor(255, 140, 0) if i == self.selected else QColor(0, 0, 0, 70),
                                 3 if i == self.selected else 1))
             painter.drawRect(rect)
+            if i < len(self.captions):
+                painter.setPen(self.palette().text().color())
+                painter.drawText(QRectF(rect.left() - 1, rect.bottom() + 1, rect.width() + 3, self.CAPTION),
+                                 Qt.AlignmentFlag.AlignCenter, self.captions[i])
 
 
 class FiltersMapsView(QWidget):
@@ -105,7 +124,7 @@ class FiltersMapsView(QWidget):
         self.selection: tuple[str, int] | None = None  # (layer, channel) whose saliency is shown
         self.grids: dict[str, ImageGrid] = {}
 
-        self.message = QLabel("Train a design with Conv2d layers to see its filters and feature maps.")
+        self.message = QLabel(EMPTY_MESSAGE)
         self.message.setObjectName("filtersMapsMessage")
         self.message.setWordWrap(True)
         self.sample_spin = QSpinBox(objectName="filtersSampleSpin")
@@ -129,7 +148,8 @@ class FiltersMapsView(QWidget):
         self.kernel_channel_spin.setToolTip("Input channel of a deeper layer's kernels")
         self.kernel_channel_spin.valueChanged.connect(lambda _v: self._kernels_changed())
         self.kernel_label = QLabel(objectName="filtersKernelLabel")
-        self.kernel_grid = ImageGrid(tile=48, columns=16)
+        self.kernel_grid = ImageGrid(tile=64, columns=12)
+        self.kernel_labels: list[str] = []  # describe_kernel of each first-layer kernel shown
         self.kernel_grid.setObjectName("filtersKernelGrid")
         self.learned_label = QLabel(objectName="filtersLearnedLabel")
         self.learned_grid = ImageGrid(tile=48, columns=16)
@@ -237,7 +257,7 @@ class FiltersMapsView(QWidget):
             self._show_kernels(self.copy.model)
 
     def _show_kernels(self, model: Any) -> None:
-        from nnstudio.ml.cnn_views import conv_layers, kernel_images
+        from nnstudio.ml.cnn_views import conv_layers, kernel_images, kernel_labels
 
         convs = conv_layers(model)
         if not convs:
@@ -253,11 +273,15 @@ class FiltersMapsView(QWidget):
         first_rgb = layer == convs[0] and in_channels == 3
         self.kernel_channel_spin.setEnabled(not first_rgb and in_channels > 1)
         self.kernel_channel_spin.setRange(0, in_channels - 1)
-        k = kernel_images(model, layer, None if first_rgb else self.kernel_channel_spin.value())
+        k = kernel_images(model, layer, None if first_rgb else self.kernel_channel_spin.value(), per_kernel=True)
         what = "colour kernels" if k.channel is None and k.in_channels == 3 else (
             "kernels" if k.channel is None else f"kernels, input channel {k.channel}")
-        self.kernel_label.setText(f"{k.layer}: {len(k.images)} {what} (grey = 0, brightest = ±{k.scale:.3g})")
-        self.kernel_grid.set_images([rgb_image(img) for img in k.images])
+        labels = kernel_labels(model, layer) if first_rgb else []
+        self.kernel_label.setText(f"{k.layer}: {len(k.images)} {what}, each scaled to its own range (grey = 0, "
+                                  f"largest ±{k.scale:.3g})" + (": what each responds to most" if labels else ""))
+        self.kernel_grid.set_images([rgb_image(img) for img in k.images],
+                                    [f"{i + 1} {label}" for i, label in enumerate(labels)])
+        self.kernel_labels = labels
         if self.initial is None:
             from nnstudio.ml.cnn_views import initial_weights
 

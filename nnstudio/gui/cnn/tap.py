@@ -38,6 +38,28 @@ class RunData:
     total_val: int = 0  # validation samples in the dataset (x_val may hold fewer)
 
 
+def run_data(design: Any, task: str, input_shape: tuple[int, ...], ds: Any) -> RunData:
+    """The views' part of a loaded dataset: its validation samples (at most MAX_VALIDATION), no copies."""
+    n = len(ds.x_val) if getattr(ds, "x_val", None) is not None else 0
+    keep = min(n, MAX_VALIDATION)
+    points = getattr(ds, "points_val", None)
+    return RunData(
+        design=design, task=task, x_val=ds.x_val[:keep] if n else None, y_val=ds.y_val[:keep] if n else None,
+        class_names=tuple(getattr(ds, "class_names", ()) or ()), input_shape=tuple(input_shape),
+        feature_mean=getattr(ds, "feature_mean", None), feature_std=getattr(ds, "feature_std", None),
+        points_val=None if points is None else points[:keep], total_val=n)
+
+
+def load_run_data(design: Any, base_dir: str | None) -> RunData:
+    """What a run would hand over, for trained weights opened from a file: the design's dataset loaded the
+    way the trainer loads it. Runs torch and the data loader: call it off the GUI thread."""
+    from nnstudio.data import load_dataset
+    from nnstudio.ml.builder import build_model
+
+    model = build_model(design)
+    return run_data(design, model.task, tuple(model.input_shape), load_dataset(design.dataset, base_dir=base_dir))
+
+
 class TapSink(QObject):
     data_ready = Signal(object)  # RunData
     weights_ready = Signal(object, int, str)  # {name: ndarray}, step, publication reason
@@ -51,16 +73,8 @@ class WeightsTap(Callback):
 
     def on_fit_start(self) -> None:
         trainer = self.trainer
-        ds = trainer.dataset
-        n = len(ds.x_val) if getattr(ds, "x_val", None) is not None else 0
-        keep = min(n, MAX_VALIDATION)
-        points = getattr(ds, "points_val", None)
-        self.sink.data_ready.emit(RunData(
-            design=trainer.design.copy(), task=trainer.task, x_val=ds.x_val[:keep] if n else None,
-            y_val=ds.y_val[:keep] if n else None, class_names=tuple(getattr(ds, "class_names", ()) or ()),
-            input_shape=tuple(trainer.model.input_shape), feature_mean=getattr(ds, "feature_mean", None),
-            feature_std=getattr(ds, "feature_std", None), points_val=None if points is None else points[:keep],
-            total_val=n))
+        self.sink.data_ready.emit(run_data(trainer.design.copy(), trainer.task, tuple(trainer.model.input_shape),
+                                           trainer.dataset))
 
     def on_publish(self, telemetry: Any) -> None:
         now = time.perf_counter()

@@ -38,7 +38,7 @@ from .view_options import apply_view_settings
 if TYPE_CHECKING:
     from ..training.controller import TrainingController
 
-FRAME_HZ = 40.0  # aimed above 30, so that the frames drawn stay >= 30 a second with timer jitter (bench/network_view_fps.py)
+FRAME_HZ = 40.0  # above 30, so the frames drawn stay >= 30 a second despite timer jitter (bench/network_view_fps.py)
 VIEW_SHARE = 0.2
 
 

@@ -56,6 +56,7 @@ class TrainingController(TrainingRun, FramePacing, TrainingFiles, TrainingAction
     run_started = Signal(object)  # RunInfo
     run_finished = Signal(object)  # RunOutcome
     plots_created = Signal()
+    checkpoint_opened = Signal(object)  # TrainedState: open_checkpoint succeeded
 
     def __init__(self, window: TrainingHost) -> None:
         QObject.__init__(self, window.qt_window())

@@ -39,6 +39,7 @@ class TrainingFiles:
     _visible: set[str]
     _tasks: list[BackgroundWorker]
     _opening_checkpoint: bool
+    checkpoint_opened: Any  # the controller's Signal(TrainedState)
 
     # provided by the other parts of the controller
     history: TrainingHistory
@@ -144,6 +145,7 @@ class TrainingFiles:
         self.say(f"Opened checkpoint {path.name}: trained for {state.epoch:,} epochs ({state.step:,} steps). "
                  "Train continues from these weights.")
         self._set_phase("idle")
+        self.checkpoint_opened.emit(state)
         return True
 
     def export_model(self, fmt: str, path: str | Path | None = None, wait: bool = False) -> bool:

@@ -94,7 +94,8 @@ def test_cnn_run_fills_maps_kernels_results_and_saliency(views, qtbot, tmp_path)
     out = tmp_path / "report.html"
     from nnstudio.gui.cnn.report_action import save_report
 
-    assert save_report(window, controller, out)
+    worker = save_report(window, controller, out, owner=inside)
+    qtbot.waitUntil(lambda: worker.done, timeout=30_000)
     assert "Inside the convolutions" in out.read_text(encoding="utf-8")
     # Explaining with Grad-CAM agrees with the Qt-free function.
     view.mode_combo.setCurrentIndex(1)
@@ -142,3 +143,104 @@ def test_healthy_playground_run_has_no_findings(views, qtbot):
     assert inside.health.records and inside.health.findings == []
     assert inside.overlay.badges == {}
     assert inside.results.points.isVisibleTo(inside.results)  # Playground data: the mistakes on the plane
+
+
+def _trained_checkpoint(tmp_path):
+    """A tiny shapes CNN trained headless and saved as a checkpoint; returns (path, trainer)."""
+    from nnstudio.gui.training.state import save_state_checkpoint, snapshot_trainer
+    from nnstudio.ml.trainer import Trainer
+
+    trainer = Trainer(tiny_shapes_cnn())
+    trainer.fit()
+    path = tmp_path / "tiny.safetensors"
+    save_state_checkpoint(snapshot_trainer(trainer), path)
+    return path, trainer
+
+
+def test_opened_checkpoint_fills_filters_maps_and_results(views, qtbot, tmp_path):
+    window, controller, inside = views
+    path, trainer = _trained_checkpoint(tmp_path)
+    inside.maps_dock.show()
+    inside.maps_dock.raise_()
+    assert inside.results.results is None and not inside.maps.grids
+    assert controller.open_checkpoint(path)
+    qtbot.waitUntil(lambda: inside.results.results is not None and "conv1" in inside.maps.grids, timeout=30_000)
+    view = inside.maps
+    assert list(view.grids) == ["conv1", "maxpool1"] and len(view.kernel_grid.images) == 6
+    assert not view.message.isVisible()
+    model = trainer.model.cpu().eval()
+    for name, value in model.state_dict().items():  # the docks show the checkpoint's weights
+        assert np.array_equal(view.copy.model.state_dict()[name].numpy(), value.numpy())
+    # The confusion matrix, recomputed here from the trainer's own model on the validation data.
+    data = load_dataset(tiny_shapes_cnn().dataset)
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(data.x_val)).argmax(1).numpy()
+    expected = np.zeros((4, 4), dtype=int)
+    np.add.at(expected, (data.y_val, predicted), 1)
+    table = inside.results.confusion
+    assert [[int(table.item(i, j).text()) for j in range(4)] for i in range(4)] == expected.tolist()
+    # The first sample's feature maps are the trainer's model's.
+    first = torch.relu(model.conv1(torch.from_numpy(data.x_val[:1])))[0].detach().numpy()
+    maps, _ = cnn_views.feature_maps(view.copy.model, inside.data.x_val[0])
+    assert np.allclose(maps["conv1"], first, atol=1e-5)
+
+
+def test_opened_checkpoint_with_outside_data_asks_nothing_and_says_why(views, qtbot, tmp_path, monkeypatch):
+    from nnstudio.gui import data_consent
+
+    window, controller, inside = views
+    path, _ = _trained_checkpoint(tmp_path)
+    monkeypatch.setattr(data_consent, "outside_design_folder", lambda spec, base: tmp_path / "data.csv")
+    monkeypatch.setattr(data_consent, "ask", lambda *args: False)  # no modal question in a test
+    assert controller.open_checkpoint(path)
+    assert inside.loading is None  # nothing was read
+    assert "outside the design's folder" in inside.maps.message.text()
+    assert "outside the design's folder" in inside.results.message.text()
+
+
+def test_save_report_runs_on_a_background_worker_while_the_window_keeps_working(views, qtbot, tmp_path,
+                                                                                monkeypatch, training_dialogs):
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    from nnstudio.gui.cnn import report_action
+    from nnstudio.ml import report
+
+    window, controller, inside = views
+    path, _ = _trained_checkpoint(tmp_path)
+    assert controller.open_checkpoint(path)
+    gate, threads = threading.Event(), []
+    real = report.render_html
+
+    def held(*args, **kwargs):  # the report waits until the test has seen the window respond
+        threads.append(threading.current_thread())
+        assert gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report, "render_html", held)
+    out = tmp_path / "report.html"
+    monkeypatch.setattr(report_action.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    inside.report_action.trigger()  # File ▸ Save Report…
+    worker = inside.report_worker
+    assert worker is not None and not worker.done and not out.exists()
+    assert "Saving the report" in controller.panel.message.text()
+    ticked = []
+    QTimer.singleShot(0, lambda: ticked.append(True))
+    qtbot.waitUntil(lambda: bool(ticked) and bool(threads), timeout=10_000)  # events flow while it is built
+    assert threads[0] is not threading.main_thread()
+    # A second report while this one is built is refused with a message, not started.
+    assert report_action.save_report(window, controller, tmp_path / "second.html", owner=inside) is None
+    assert "being saved already" in controller.panel.message.text()
+    gate.set()
+    qtbot.waitUntil(out.exists, timeout=30_000)
+    qtbot.waitUntil(lambda: worker.done, timeout=10_000)
+    assert "Inside the convolutions" in out.read_text(encoding="utf-8")
+    assert "Saved report" in controller.panel.message.text() and not training_dialogs.errors
+    # A failure is reported, not raised: a folder that does not exist.
+    monkeypatch.setattr(report, "render_html", real)
+    worker = report_action.save_report(window, controller, tmp_path / "missing" / "r.html", owner=inside)
+    qtbot.waitUntil(lambda: worker.done, timeout=30_000)
+    assert training_dialogs.errors and training_dialogs.errors[-1][0] == "Could not save the report"
+    assert "Could not save the report" in controller.panel.message.text()
+
