@@ -186,7 +186,7 @@ def test_opened_checkpoint_fills_filters_maps_and_results(views, qtbot, tmp_path
 
 
 def test_opened_checkpoint_with_outside_data_asks_nothing_and_says_why(views, qtbot, tmp_path, monkeypatch):
-    from nnstudio.gui import data_consent
+    from nnstudio.gui.base import data_consent
 
     window, controller, inside = views
     path, _ = _trained_checkpoint(tmp_path)
