@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QTimer
 
 from ..base import dock_layout
+from ..base.dock_tabs import ReadableDockTabs
 from ..base.plot_theme import follow_theme
 from ..base.wheel_guard import guard_application
 from ..cnn.wiring import attach_inside_views
@@ -33,6 +34,7 @@ def build_rooms(window: MainWindow) -> None:
     attach_runs(window)  # issue 16: the Runs panel; every run the window trains is recorded
     follow_theme(window)  # every pyqtgraph plot re-colours when View ▸ Theme changes
     guard_application()  # no unfocused spin box, combo or slider takes the wheel, in any dock
+    window.readable_tabs = ReadableDockTabs(window)  # type: ignore[attr-defined]  # whole panel titles
     window.finish_layout()  # built after the first paint: the saved panel layout is applied now
     window._size_docks_once = _SizeDocksOncePlotted(window, controller)  # type: ignore[attr-defined]
 

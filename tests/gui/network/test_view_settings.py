@@ -54,7 +54,8 @@ def test_a_links_view_keys_reach_every_checkbox_and_the_pictures(network_studio,
     # One epoch, so that there are heatmaps: discretized, the output square has two colours only.
     assert panel.step_epoch()
     qtbot.waitUntil(lambda: controller.phase == "paused" and panel.view.output_map is not None
-                    and controller.latest is not None and controller.latest.boundary is not None, timeout=TIMEOUT)
+                    and controller.latest is not None and controller.latest.boundary is not None
+                    and output.image.image is not None, timeout=TIMEOUT)  # the view may draw before the plots' turn
     assert _colours(panel.view.output_map) == 2
     assert all(_colours(image) <= 2 for image in panel.view.neuron_maps["hidden1"])
     plot_values = output.image.image
