@@ -8,11 +8,14 @@ parser and imports nothing but the window's first stage (issue 9: the first pain
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from nnstudio import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 SUBCOMMANDS = ("validate", "train", "render", "export", "open", "open-playground", "explain", "sweep", "runs",
                "landscape", "lr-find", "report", "import")
@@ -20,6 +23,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="nnstudio",
         description="NN Studio: build neural networks visually and watch them learn. "
@@ -93,6 +98,8 @@ def _add_optimization_verbs(sub: argparse._SubParsersAction) -> None:
 
 def _open_parser() -> argparse.ArgumentParser:
     """`nnstudio [open] [FILE] [--smoke]`: the window's own small parser (the first paint waits for nothing)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="nnstudio open", description="Open a design in the window.")
     parser.add_argument("--smoke", action="store_true",
                         help="open the window, paint it once and exit (a start-up check for installers)")
@@ -127,11 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         words = list(args_list)
         if "open" in words:
             words.remove("open")  # the verb (the first "open"); a file may be called "open" too
-        args = _open_parser().parse_args(words)
+        if len(words) <= 1 and not any(w.startswith("-") for w in words):
+            file = words[0] if words else None  # plain `nnstudio [FILE]`: no parser to build
+        else:
+            args = _open_parser().parse_args(words)
+            file, smoke = args.file, args.smoke
         from nnstudio.gui.shell.app import run
 
         try:
-            return run(args.file, smoke=args.smoke)
+            return run(file, smoke=smoke)
         except KeyboardInterrupt:
             print("nnstudio open: interrupted", file=sys.stderr)
             return 130
