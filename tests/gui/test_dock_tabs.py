@@ -40,9 +40,9 @@ def test_a_panel_tabified_later_gets_a_readable_tab_bar_too(qtbot, monkeypatch):
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    first = window.add_dock(QLabel("a"), "A panel with a long title", "testDockA", Qt.DockWidgetArea.RightDockWidgetArea)
-    window.add_dock(QLabel("b"), "Another panel with a long title", "testDockB",
-                    Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=first)
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    first = window.add_dock(QLabel("a"), "A panel with a long title", "testDockA", right)
+    window.add_dock(QLabel("b"), "Another panel with a long title", "testDockB", right, tabify_with=first)
     qtbot.waitUntil(lambda: any(
         "A panel with a long title" in [bar.tabText(i) for i in range(bar.count())] for bar in _dock_tab_bars(window)))
     qtbot.waitUntil(lambda: all(bar.elideMode() == Qt.TextElideMode.ElideNone for bar in _dock_tab_bars(window)))

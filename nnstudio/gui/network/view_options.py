@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
 
+if TYPE_CHECKING:
+    from ..training.controller import TrainingController
+
 EXTENT = 6.0  # the heatmaps cover [−6, 6]², as Playground's
 
 
-def test_points_of(controller: Any) -> tuple[Any, Any, str] | None:
+def test_points_of(controller: TrainingController) -> tuple[Any, Any, str] | None:
     """(points (n, 2), targets (n,), task) of the validation ("test") data: the data the panel previews
     (it follows every dataset change), else the last run's."""
     import numpy as np

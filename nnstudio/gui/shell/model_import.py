@@ -8,7 +8,7 @@ checkpoint so Train continues from the imported weights.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication
@@ -17,10 +17,13 @@ from PySide6.QtWidgets import QFileDialog
 from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.canvas.layout import layered_layout
 
+if TYPE_CHECKING:
+    from .mainwindow import MainWindow
+
 MODEL_FILTER = "Models (*.onnx *.pt2);;ONNX (*.onnx);;torch.export programs (*.pt2);;All files (*)"
 
 
-def attach_model_import(window: Any) -> QAction:
+def attach_model_import(window: MainWindow) -> QAction:
     """Add File ▸ Import Model… (objectName actionImportModel) after File ▸ Open…."""
     action = QAction("&Import Model…", window)
     action.setObjectName("actionImportModel")
@@ -40,7 +43,7 @@ def attach_model_import(window: Any) -> QAction:
     return action
 
 
-def import_model_into_window(window: Any, model_path: str | Path | None = None,
+def import_model_into_window(window: MainWindow, model_path: str | Path | None = None,
                              design_path: str | Path | None = None) -> bool:
     """Ask for the model (unless given), import it, ask where to save the design (unless given), write the
     design and its checkpoint, and open them. If some nodes have no NN Studio layer, the report is shown
