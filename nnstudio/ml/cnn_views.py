@@ -142,9 +142,11 @@ def describe_kernel(kernel: np.ndarray) -> str:
     The kernel splits into a brightness level (the mean over everything: a response to light or dark areas),
     a colour part (each channel's mean minus the mean over channels: a response to hue anywhere), a
     brightness-edge part (the least-squares plane through the channel-mean kernel: light on one side, dark
-    on the other) and the rest. The label names the largest of the first three — `"light"` / `"dark"`,
-    `"red+ cyan−"`, or `"edge —"` / `"edge |"` / `"edge /"` / `"edge \\"` (the edge's direction) — or
-    `"texture"` when the rest holds most of the energy (a kernel still close to its random start).
+    on the other), a spot part (the least-squares centred paraboloid r² through it: a light or dark centre
+    in the opposite surround) and the rest. The label names the largest of the first four — `"light"` /
+    `"dark"`, `"red+ cyan−"`, `"edge —"` / `"edge |"` / `"edge /"` / `"edge \\"` (the edge's direction),
+    `"light spot"` / `"dark spot"` — or `"texture"` when the rest holds most of the energy (a kernel still
+    close to its random start).
     """
     w = np.asarray(kernel, dtype=np.float64)
     c, kh, kw = w.shape
@@ -159,8 +161,14 @@ def describe_kernel(kernel: np.ndarray) -> str:
     gy = float((grey * ys).sum() / (ys ** 2).sum())
     edge_energy = c * float(((gx * xs + gy * ys) ** 2).sum())
     level_energy = c * kh * kw * float(grey.mean()) ** 2
-    if max(colour_energy, edge_energy, level_energy) < 0.25 * total:
+    radial = xs ** 2 + ys ** 2
+    radial -= radial.mean()  # orthogonal to the level; by symmetry also to the edge plane
+    spot = float((grey * radial).sum() / (radial ** 2).sum())
+    spot_energy = c * spot ** 2 * float((radial ** 2).sum())
+    if max(colour_energy, edge_energy, level_energy, spot_energy) < 0.25 * total:
         return "texture"
+    if spot_energy > max(colour_energy, edge_energy, level_energy):
+        return "light spot" if spot < 0 else "dark spot"  # a light centre: the values fall with r²
     if level_energy > max(colour_energy, edge_energy):
         return "light" if grey.mean() > 0 else "dark"
     if colour_energy >= edge_energy:

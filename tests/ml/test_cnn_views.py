@@ -81,6 +81,9 @@ def test_kernel_labels_name_colour_and_edge_detectors() -> None:
     assert cnn_views.describe_kernel(np.stack([xx - yy] * 3)) == "edge \\"
     noise = np.random.default_rng(0).normal(size=(3, 5, 5))
     assert cnn_views.describe_kernel(noise) == "texture"
+    centre = np.stack([(xx - 2.0) ** 2 + (yy - 2.0) ** 2 - 4.0] * 3)  # dark centre, light surround
+    assert cnn_views.describe_kernel(centre) == "dark spot"
+    assert cnn_views.describe_kernel(-centre) == "light spot"
     assert cnn_views.describe_kernel(np.full((3, 5, 5), -1.0) + 0.3 * red) == "dark"  # dark red: darkness
     assert cnn_views.describe_kernel(np.full((3, 5, 5), 0.5)) == "light"
     # A red kernel with a little noise is still red; the labels of a model are its kernels' labels.
