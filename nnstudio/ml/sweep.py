@@ -277,7 +277,7 @@ def run_sweep(design_path: str | os.PathLike[str] | None, axes: Sequence[SweepAx
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(store_path: str, parent_pid: int, threads: int, ready: Any) -> None:
+def _worker_init(store_path: str, parent_pid: int, threads: int, ready: Any, stop: Any) -> None:
     import threading
 
     import torch
@@ -287,6 +287,7 @@ def _worker_init(store_path: str, parent_pid: int, threads: int, ready: Any) -> 
     torch.set_num_threads(threads)
     _WORKER["store"] = RunStore(store_path)
     _WORKER["watch"] = ParentWatch(parent_pid)
+    _WORKER["stop"] = stop  # set by the sweep's process: finish the epoch, store the run as stopped, take no more
     # Start together: a worker that is still importing torch would otherwise leave a short sweep to the others.
     try:
         ready.wait(timeout=120)
@@ -294,11 +295,15 @@ def _worker_init(store_path: str, parent_pid: int, threads: int, ready: Any) -> 
         pass
 
 
-def _worker_task(args: tuple[str, SweepPoint, dict[str, Any]]) -> SweepOutcome:
+def _worker_task(args: tuple[str, SweepPoint, dict[str, Any]]) -> SweepOutcome | None:
     from nnstudio.io import loads
 
     design_text, point, common = args
-    return train_point(loads(design_text), point, store=_WORKER["store"], callbacks=[_WORKER["watch"]], **common)
+    stop = _WORKER["stop"]
+    if stop.is_set():
+        return None  # the sweep was stopped before this point started
+    return train_point(loads(design_text), point, store=_WORKER["store"],
+                       callbacks=[_WORKER["watch"], StopWhen(stop.is_set)], **common)
 
 
 def _run_parallel(design: Design, points: list[SweepPoint], jobs: int, store_path: str, common: dict[str, Any],
@@ -314,21 +319,26 @@ def _run_parallel(design: Design, points: list[SweepPoint], jobs: int, store_pat
     text = dumps(design)
     outcomes: list[SweepOutcome] = []
     ready = context.Barrier(jobs)
-    pool = context.Pool(jobs, initializer=_worker_init, initargs=(store_path, os.getpid(), threads, ready),
+    stop = context.Event()
+    pool = context.Pool(jobs, initializer=_worker_init, initargs=(store_path, os.getpid(), threads, ready, stop),
                         maxtasksperchild=None)
+    # Stopping is cooperative: the event makes each worker end its run at the next epoch end (stored as
+    # stopped) and skip the points not yet started; the results still arriving are drained, then the pool
+    # closes and its workers exit on their own.
     try:
         for outcome in pool.imap_unordered(_worker_task, [(text, p, common) for p in points]):
+            if outcome is None:
+                continue
             outcomes.append(outcome)
             if on_result is not None:
                 on_result(outcome, len(outcomes), len(points))
-            if should_stop is not None and should_stop():
-                pool.terminate()  # the workers' runs in progress are marked interrupted when the store opens
-                break
-        pool.close()
+            if should_stop is not None and not stop.is_set() and should_stop():
+                stop.set()
     except BaseException:
-        pool.terminate()
+        stop.set()
         raise
     finally:
+        pool.close()
         pool.join()
     return outcomes
 

@@ -155,3 +155,19 @@ def test_killed_sweep_loses_no_finished_run_and_marks_the_interrupted_one(circle
             assert run.epochs == 60 and len(store.history(run.uid)) == 60
             restore_run(store, run)  # its checkpoint is whole and is the one it wrote
         assert interrupted[0].epochs >= 1 and not interrupted[0].checkpoint
+
+
+def test_a_parallel_sweep_stops_cooperatively_and_stores_every_run_it_started(circle: Path, tmp_path: Path) -> None:
+    store_path = tmp_path / "store" / "runs.sqlite"
+    axes = [parse_set("training.learning_rate=0.01,0.02,0.03,0.05,0.1,0.3")]
+    results: list[str] = []
+    sweep_uid, outcomes = run_sweep(circle, axes, store_path=store_path, jobs=2, epochs=40,
+                                    on_result=lambda o, done, total: results.append(o.status),
+                                    should_stop=lambda: len(results) >= 1)
+    assert 1 <= len(outcomes) < 6  # the points not started when it stopped were skipped
+    with RunStore(store_path) as store:
+        runs = store.runs(design_file="circle.nnstudio", sweep_uid=sweep_uid)
+        # Every run a worker started ended on its own and is stored as such: none left running or interrupted.
+        assert len(runs) == len(outcomes)
+        assert {r.status for r in runs} <= {"finished", "stopped"}, {r.status for r in runs}
+        assert sorted(r.status for r in runs) == sorted(results)
