@@ -8,6 +8,7 @@ redraws: plain lines that logs and scripts can read. Error lines (`prog: message
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -44,3 +45,14 @@ def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]], tit
 def styled(text: str, style: str = "") -> Text:
     """Plain user text with a style (never parsed as markup)."""
     return Text(text, style=style)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities (in nested dicts and lists) as None: JSON that strict readers accept."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

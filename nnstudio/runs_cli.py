@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from .cli_output import json_safe
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 PROG = "nnstudio runs"
@@ -67,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
                 item = run.summary()
                 item["history"] = [h.__dict__ for h in store.history(run.uid)]
                 data.append(item)
-            print(json.dumps(_finite(data), indent=2))
+            print(json.dumps(json_safe(data), indent=2))
         else:
             print_table(runs, path)
     finally:
@@ -91,12 +92,3 @@ def print_table(runs: list[Any], path: Path) -> None:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -19,7 +19,7 @@ from nnstudio.core.errors import DataError, DesignError, FormatError, NNStudioEr
 from nnstudio.core.recipe_text import design_output_and_loss
 from nnstudio.ml.callbacks import Callback  # light: no torch until training starts
 
-from .cli_output import console_for, is_terminal, styled, table
+from .cli_output import console_for, is_terminal, json_safe, styled, table
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "nnstudio train"
@@ -230,14 +230,5 @@ def _write_metrics(path: Path, trainer: Any, epochs: list[dict[str, Any]], final
     if trainer.task == "regression":
         data.pop("train_accuracy")
         data.pop("val_accuracy")
-    path.write_text(json.dumps(_finite(data), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_safe(data), indent=2) + "\n", encoding="utf-8")
 
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -116,19 +116,25 @@ class WindowFiles:
         path = self.choose_open_path()
         return self.open_file(path, ask=False) if path is not None else False
 
-    def open_file(self, path: str | Path, ask: bool = True) -> bool:
-        """Open a design file; a file that cannot be read opens nothing and says why (with its JSON path)."""
+    def _read_design(self, path: Path, what: str) -> Design | None:
+        """The design in `path`, or None after saying why it cannot be read (with its JSON path)."""
         from nnstudio import io as design_io  # its loader (pydantic) on first use
         from nnstudio.core.errors import FormatError, NNStudioError
 
+        try:
+            return design_io.load_design(path)
+        except (FormatError, NNStudioError, OSError) as exc:
+            self.show_error(f"Could not open the {what}", f"{path}\n\n{exc}")
+            self.status(f"Could not open {path.name}", error=True)
+            return None
+
+    def open_file(self, path: str | Path, ask: bool = True) -> bool:
+        """Open a design file; a file that cannot be read opens nothing and says why (with its JSON path)."""
         path = Path(path)
         if ask and not self.maybe_keep_changes("opening another design"):
             return False
-        try:
-            design = design_io.load_design(path)
-        except (FormatError, NNStudioError, OSError) as exc:
-            self.show_error("Could not open the design", f"{path}\n\n{exc}")
-            self.status(f"Could not open {path.name}", error=True)
+        design = self._read_design(path, "design")
+        if design is None:
             return False
         self.set_design(design, path)
         self._add_recent(path)
@@ -137,16 +143,11 @@ class WindowFiles:
 
     def open_example(self, path: str | Path, ask: bool = True) -> bool:
         """Open a bundled example as a new, unsaved design (Save asks where to keep the copy)."""
-        from nnstudio import io as design_io  # its loader (pydantic) on first use
-        from nnstudio.core.errors import FormatError, NNStudioError
-
         path = Path(path)
         if ask and not self.maybe_keep_changes("opening an example"):
             return False
-        try:
-            design = design_io.load_design(path)
-        except (FormatError, NNStudioError, OSError) as exc:
-            self.show_error("Could not open the example", f"{path}\n\n{exc}")
+        design = self._read_design(path, "example")
+        if design is None:
             return False
         self.set_design(design, None, note="example")
         self.status(f"Example '{example_title(path)}': edit it freely, Save keeps your own copy")
